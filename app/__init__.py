@@ -1,0 +1,1 @@
+"""Relayout desktop editor (PySide6). Only this package imports Qt."""

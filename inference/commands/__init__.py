@@ -1,0 +1,1 @@
+"""Sub-commands of ``main.py`` that need only the engine."""

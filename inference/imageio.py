@@ -1,0 +1,222 @@
+"""Reading and writing photos, label maps and masks, with validation and atomic saves.
+
+Conventions (one place, used by the whole project):
+
+* Photos load as ``RGBImage``: ``uint8 (H, W, 3)`` RGB with the EXIF orientation applied.
+  - grayscale (``L``, ``I;16``, ``I``, ``F``) is replicated to three channels;
+  - 16-bit data is reduced to 8 bits by rounding ``v / 257`` (so 65535 -> 255);
+  - an alpha channel is composited over white (what a photo editor shows for transparent
+    pixels) -- the alpha itself is not kept;
+  - palette and CMYK images are converted to RGB with Pillow's colour conversion.
+* Label maps load as ``LabelMap``: ``uint8 (H, W)`` with values 0..150. Single-channel PNGs are
+  read as indices; colour PNGs (RGB, or palette-mode) must use the ADE20K palette exactly.
+* Masks load as ``Mask``: ``bool (H, W)``; any non-zero pixel of the first channel is True.
+* Sizes: every side at least ``MIN_SIDE`` pixels, at most ``MAX_PIXELS`` pixels in all.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from inference.errors import ImageError, LabelMapError
+from inference.labels import colorize, decolorize, validate_label_values
+
+MIN_SIDE = 16
+MAX_PIXELS = 100_000_000
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
+_SAVE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP",
+                 ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
+
+# We check the size ourselves (with a better message) before decoding anything.
+Image.MAX_IMAGE_PIXELS = None
+
+
+def _open(path: str | os.PathLike, kind: str) -> Image.Image:
+    path = Path(path)
+    if not path.exists():
+        raise ImageError(f"{kind} file not found: {path}")
+    if path.is_dir():
+        raise ImageError(f"{kind} path is a folder, not a file: {path}")
+    if path.stat().st_size == 0:
+        raise ImageError(f"{kind} file is empty (0 bytes): {path}")
+    try:
+        img = Image.open(path)
+    except UnidentifiedImageError:
+        raise ImageError(f"{kind} file is not a readable image: {path}") from None
+    except OSError as exc:
+        raise ImageError(f"cannot open {kind} file {path}: {exc}") from None
+    w, h = img.size
+    if w < MIN_SIDE or h < MIN_SIDE:
+        raise ImageError(f"{kind} {path} is {w}×{h}; each side must be at least {MIN_SIDE} px")
+    if w * h > MAX_PIXELS:
+        raise ImageError(
+            f"{kind} {path} is {w}×{h} ({w * h / 1e6:.1f} MP); the limit is {MAX_PIXELS / 1e6:.0f} MP"
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            img.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{kind} file {path} is truncated or corrupt: {exc}") from None
+    return img
+
+
+def _to_uint8(arr: np.ndarray) -> np.ndarray:
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.dtype == np.bool_:
+        return arr.astype(np.uint8) * 255
+    if np.issubdtype(arr.dtype, np.floating):
+        hi = 1.0 if float(np.nanmax(arr)) <= 1.0 else 255.0
+        return np.clip(np.nan_to_num(arr) * (255.0 / hi) + 0.5, 0, 255).astype(np.uint8)
+    # Integer data wider than 8 bits: treat as 16-bit.
+    return np.clip((arr.astype(np.float64) / 257.0) + 0.5, 0, 255).astype(np.uint8)
+
+
+def load_image(path: str | os.PathLike) -> np.ndarray:
+    """Load a photo as an ``RGBImage`` (see the module doc for the conversions applied)."""
+    img = _open(path, "image")
+    try:
+        img = ImageOps.exif_transpose(img)
+    except Exception:  # noqa: BLE001 -- a broken EXIF block should not stop loading the pixels
+        pass
+    mode = img.mode
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32)
+        alpha = rgba[..., 3:4] / 255.0
+        rgb = rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)
+        return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        gray = _to_uint8(np.asarray(img))
+        return np.repeat(gray[..., None], 3, axis=2)
+    if mode != "RGB":
+        img = img.convert("RGB")
+    arr = np.asarray(img)
+    return np.ascontiguousarray(_to_uint8(arr))
+
+
+def load_label_map(path: str | os.PathLike, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """Load a ``LabelMap``; ``shape`` ``(H, W)`` is the photo's size it must match."""
+    try:
+        img = _open(path, "label map")
+    except ImageError as exc:
+        raise LabelMapError(str(exc)) from None
+    if img.mode in ("L", "I;16", "I;16B", "I;16L", "I"):
+        raw = np.asarray(img)
+        if raw.size and int(raw.max()) > 150:
+            y, x = (int(v[0]) for v in np.nonzero(raw > 150))
+            raise LabelMapError(
+                f"label map {path}: value {int(raw[y, x])} at (x={x}, y={y}) is outside 0..150"
+            )
+        labels = raw.astype(np.uint8)
+    elif img.mode in ("RGB", "P", "RGBA"):
+        rgba = np.asarray(img.convert("RGBA"))
+        if (rgba[..., 3] != 255).any():
+            raise LabelMapError(f"label map {path} has transparent pixels; label maps must be opaque")
+        try:
+            labels = decolorize(np.ascontiguousarray(rgba[..., :3]))
+        except LabelMapError as exc:
+            raise LabelMapError(f"label map {path}: {exc}") from None
+    else:
+        raise LabelMapError(f"label map {path} has unsupported image mode {img.mode}")
+    if shape is not None and labels.shape != tuple(shape):
+        raise LabelMapError(
+            f"label map {path} is {labels.shape[1]}×{labels.shape[0]} but the photo is "
+            f"{shape[1]}×{shape[0]}"
+        )
+    return labels
+
+
+def load_mask(path: str | os.PathLike, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """Load a ``Mask`` (non-zero = edited); ``shape`` ``(H, W)`` it must match."""
+    img = _open(path, "mask")
+    arr = np.asarray(img.convert("RGBA") if img.mode in ("P", "PA") else img)
+    if arr.ndim == 3:
+        arr = arr[..., 3] if arr.shape[2] in (2, 4) and (arr[..., -1] != 255).any() else arr[..., 0]
+    mask = arr > 0
+    if shape is not None and mask.shape != tuple(shape):
+        raise ImageError(
+            f"mask {path} is {mask.shape[1]}×{mask.shape[0]} but the photo is {shape[1]}×{shape[0]}"
+        )
+    return mask
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _save_pil(img: Image.Image, path: Path, **params) -> None:
+    fmt = _SAVE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ImageError(
+            f"cannot save {path}: unknown file type {path.suffix!r} "
+            f"(use one of {', '.join(_SAVE_FORMATS)})"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            img.save(fh, format=fmt, **params)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_image(path: str | os.PathLike, rgb: np.ndarray, quality: int = 95) -> None:
+    """Atomically save an ``RGBImage``; the suffix picks the format, ``quality`` for JPEG/WebP."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ImageError(f"image to save must be uint8 H×W×3, got {rgb.dtype} {rgb.shape}")
+    if not 1 <= quality <= 100:
+        raise ImageError(f"quality must be 1..100, got {quality}")
+    path = Path(path)
+    params = {}
+    if path.suffix.lower() in (".jpg", ".jpeg", ".webp"):
+        params["quality"] = quality
+    _save_pil(Image.fromarray(np.ascontiguousarray(rgb), "RGB"), path, **params)
+
+
+def save_label_map(path: str | os.PathLike, labels: np.ndarray, color: bool = False) -> None:
+    """Atomically save a ``LabelMap`` as an 8-bit PNG (indices, or palette colours if ``color``)."""
+    validate_label_values(labels)
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise LabelMapError(f"label maps are saved as PNG (lossless), not {path.suffix!r}: {path}")
+    img = Image.fromarray(colorize(labels), "RGB") if color else Image.fromarray(labels, "L")
+    _save_pil(img, path)
+
+
+def save_mask(path: str | os.PathLike, mask: np.ndarray) -> None:
+    """Atomically save a ``Mask`` as an 8-bit PNG (0 / 255)."""
+    if mask.ndim != 2:
+        raise ImageError(f"mask must be 2-D (H×W), got shape {mask.shape}")
+    _save_pil(Image.fromarray((mask > 0).astype(np.uint8) * 255, "L"), Path(path))
+
+
+def check_same_size(image: np.ndarray, other: np.ndarray, what: str) -> None:
+    """Raise :class:`LabelMapError` unless ``other`` has the photo's height and width."""
+    if image.shape[:2] != other.shape[:2]:
+        raise LabelMapError(
+            f"{what} is {other.shape[1]}×{other.shape[0]} but the photo is "
+            f"{image.shape[1]}×{image.shape[0]}"
+        )

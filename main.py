@@ -1,0 +1,69 @@
+"""Relayout command line: the editor by default; sub-commands for scripted work.
+
+    python main.py [IMAGE] [--labels LABELS.png]     open the editor
+    python main.py <command> --help                  help for one command
+
+Exit status: 0 success, 2 bad input (one-line message), 1 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Sub-command -> module exposing ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``.
+# Modules are imported only when listed here; keep their top level free of heavy imports.
+COMMANDS: dict[str, str] = {}
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def build_parser(command_modules: dict[str, object]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="main.py",
+        description="Relayout: edit a photo by editing its semantic layout. "
+        "Without a command, opens the editor.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module in command_modules.items():
+        sp = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(sp)
+    return parser
+
+
+def _gui_argument_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="main.py", description="Open the Relayout editor.")
+    parser.add_argument("image", nargs="?", help="photo to open")
+    parser.add_argument("--labels", help="label map of the photo (PNG)")
+    return parser
+
+
+def run_gui(argv: list[str]) -> int:
+    _gui_argument_parser().parse_args(argv)
+    print("The Relayout editor (GUI) has not landed yet; use the sub-commands "
+          "(python main.py --help).")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from inference.errors import BadInputError
+
+    command_modules = {name: importlib.import_module(mod) for name, mod in COMMANDS.items()}
+    wants_command = bool(argv) and (argv[0] in command_modules or argv[0] in ("-h", "--help"))
+    try:
+        if not wants_command:
+            return run_gui(argv)
+        args = build_parser(command_modules).parse_args(argv)
+        return int(command_modules[args.command].run(args) or 0)
+    except BadInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
