@@ -16,6 +16,7 @@ Conventions (one place, used by the whole project):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import warnings
@@ -56,7 +57,8 @@ def _open(path: str | os.PathLike, kind: str) -> Image.Image:
         raise ImageError(f"{kind} {path} is {w}×{h}; each side must be at least {MIN_SIDE} px")
     if w * h > MAX_PIXELS:
         raise ImageError(
-            f"{kind} {path} is {w}×{h} ({w * h / 1e6:.1f} MP); the limit is {MAX_PIXELS / 1e6:.0f} MP"
+            f"{kind} {path} is {w}×{h} ({w * h / 1e6:.1f} MP); "
+            f"the limit is {MAX_PIXELS / 1e6:.0f} MP"
         )
     try:
         with warnings.catch_warnings():
@@ -82,10 +84,9 @@ def _to_uint8(arr: np.ndarray) -> np.ndarray:
 def load_image(path: str | os.PathLike) -> np.ndarray:
     """Load a photo as an ``RGBImage`` (see the module doc for the conversions applied)."""
     img = _open(path, "image")
-    try:
+    # A broken EXIF block should not stop us loading the pixels.
+    with contextlib.suppress(Exception):
         img = ImageOps.exif_transpose(img)
-    except Exception:  # noqa: BLE001 -- a broken EXIF block should not stop loading the pixels
-        pass
     mode = img.mode
     if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
         rgba = np.asarray(img.convert("RGBA"), dtype=np.float32)
@@ -118,7 +119,9 @@ def load_label_map(path: str | os.PathLike, shape: tuple[int, int] | None = None
     elif img.mode in ("RGB", "P", "RGBA"):
         rgba = np.asarray(img.convert("RGBA"))
         if (rgba[..., 3] != 255).any():
-            raise LabelMapError(f"label map {path} has transparent pixels; label maps must be opaque")
+            raise LabelMapError(
+                f"label map {path} has transparent pixels; label maps must be opaque"
+            )
         try:
             labels = decolorize(np.ascontiguousarray(rgba[..., :3]))
         except LabelMapError as exc:
