@@ -7,7 +7,7 @@ between steps; the GUI's worker thread owns the token and sets it from the main 
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from inference.errors import CancelledError
 
