@@ -1,0 +1,196 @@
+"""Checkpoints: a folder with ``config.json`` and one ``<network>.safetensors`` per network.
+
+``config.json``::
+
+    {"format": "relayout-checkpoint", "format_version": 1,
+     "networks": {"<name>": {"class": "<ConfigClassName>", "config": {...dataclass fields...}}},
+     "metadata": {...training data, steps, metrics...}}
+
+Weights are only ever read from safetensors (never unpickled). A location is a local folder or
+``hf:ORG/REPO[@REVISION]``, resolved with huggingface-hub into its cache; offline mode
+(``HF_HUB_OFFLINE=1``) is honoured and a missing network gives a clear message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from inference.errors import CheckpointError
+from inference.hub import hub_snapshot
+
+FORMAT = "relayout-checkpoint"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A loaded checkpoint: where it came from, its networks' configs, and its metadata."""
+
+    path: Path
+    networks: dict[str, dict[str, Any]]     # name -> {"class": str, "config": dict}
+    metadata: dict[str, Any]
+
+    def has(self, name: str) -> bool:
+        return name in self.networks
+
+    def config(self, name: str, config_cls: type) -> Any:
+        """The network's frozen-dataclass config, rebuilt and checked against ``config_cls``."""
+        entry = self._entry(name)
+        if entry.get("class") != config_cls.__name__:
+            raise CheckpointError(
+                f"checkpoint {self.path}: network {name!r} has config class "
+                f"{entry.get('class')!r}, expected {config_cls.__name__!r}"
+            )
+        fields = {f.name for f in dataclasses.fields(config_cls)}
+        unknown = sorted(set(entry["config"]) - fields)
+        if unknown:
+            raise CheckpointError(
+                f"checkpoint {self.path}: network {name!r} config has unknown fields {unknown}"
+            )
+        try:
+            return config_cls(**_tuples(entry["config"]))
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"checkpoint {self.path}: bad {name!r} config: {exc}") from None
+
+    def state_dict(self, name: str) -> dict[str, torch.Tensor]:
+        self._entry(name)
+        file = self.path / f"{name}.safetensors"
+        if not file.is_file():
+            raise CheckpointError(f"checkpoint {self.path} is missing weights file {file.name}")
+        try:
+            return load_file(str(file))
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise CheckpointError(f"checkpoint weights {file} are unreadable: {exc}") from None
+
+    def load_into(self, name: str, module: torch.nn.Module) -> torch.nn.Module:
+        """Load the weights of ``name`` into ``module`` strictly, naming any mismatch."""
+        weights = self.state_dict(name)
+        expected = module.state_dict()
+        missing = sorted(set(expected) - set(weights))
+        extra = sorted(set(weights) - set(expected))
+        if missing or extra:
+            raise CheckpointError(
+                f"checkpoint {self.path}: {name!r} weights do not match the network "
+                f"(missing {missing[:5]}{'…' if len(missing) > 5 else ''}, "
+                f"unexpected {extra[:5]}{'…' if len(extra) > 5 else ''})"
+            )
+        for key, tensor in weights.items():
+            if tuple(tensor.shape) != tuple(expected[key].shape):
+                raise CheckpointError(
+                    f"checkpoint {self.path}: {name!r} weight {key} has shape "
+                    f"{tuple(tensor.shape)}, the network expects {tuple(expected[key].shape)}"
+                )
+        module.load_state_dict(weights, strict=True)
+        return module
+
+    def _entry(self, name: str) -> dict[str, Any]:
+        if name not in self.networks:
+            raise CheckpointError(
+                f"checkpoint {self.path} has no network {name!r} (it has {sorted(self.networks)})"
+            )
+        return self.networks[name]
+
+
+def _tuples(value: Any) -> Any:
+    """JSON lists back to tuples, so frozen dataclass configs stay hashable."""
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _tuples(v) for k, v in value.items()}
+    return value
+
+
+def save_checkpoint(
+    folder: str | os.PathLike,
+    networks: dict[str, tuple[Any, torch.nn.Module]],
+    metadata: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``networks`` (name -> (frozen dataclass config, module)) atomically to ``folder``.
+
+    The folder is assembled beside its destination and renamed into place, so a crash never
+    leaves a half-written checkpoint; an existing checkpoint there is replaced.
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    config = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "networks": {
+            name: {"class": type(cfg).__name__, "config": dataclasses.asdict(cfg)}
+            for name, (cfg, _) in networks.items()
+        },
+        "metadata": metadata or {},
+    }
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        for name, (_, module) in networks.items():
+            tensors = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+            save_file(tensors, str(tmp / f"{name}.safetensors"))
+        (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
+        old = None
+        if folder.exists():
+            old = folder.with_name(f".{folder.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(folder, old)
+        os.replace(tmp, folder)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+def resolve_location(location: str | os.PathLike) -> Path:
+    """Local folder of a checkpoint location (a path, or ``hf:ORG/REPO[@REVISION]``)."""
+    text = str(location)
+    if not text.startswith("hf:"):
+        path = Path(text).expanduser()
+        if not path.exists():
+            raise CheckpointError(f"checkpoint folder not found: {path}")
+        if not path.is_dir():
+            raise CheckpointError(f"checkpoint must be a folder with config.json, got file {path}")
+        return path
+    repo, _, revision = text[3:].partition("@")
+    if repo.count("/") != 1 or not all(repo.split("/")):
+        raise CheckpointError(f"bad hub checkpoint {text!r}: expected hf:ORG/REPO[@REVISION]")
+    return hub_snapshot(repo, revision or None, ["config.json", "*.safetensors", "*.md"],
+                        "checkpoint")
+
+
+def load_checkpoint(location: str | os.PathLike) -> Checkpoint:
+    """Open and validate a checkpoint's ``config.json`` (weights are read on demand)."""
+    path = resolve_location(location)
+    cfg_file = path / "config.json"
+    if not cfg_file.is_file():
+        raise CheckpointError(f"checkpoint {path} has no config.json")
+    try:
+        config = json.loads(cfg_file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"checkpoint {cfg_file} is not valid JSON: {exc}") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise CheckpointError(f"{cfg_file} is not a Relayout checkpoint (no format {FORMAT!r})")
+    version = config.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(
+            f"checkpoint {path} has format version {version!r}; this Relayout reads version "
+            f"{FORMAT_VERSION}"
+        )
+    networks = config.get("networks")
+    if not isinstance(networks, dict) or not networks:
+        raise CheckpointError(f"checkpoint {path} lists no networks")
+    for name, entry in networks.items():
+        if not isinstance(entry, dict) or "class" not in entry or "config" not in entry:
+            raise CheckpointError(f"checkpoint {path}: network {name!r} entry is malformed")
+    return Checkpoint(path=path, networks=networks, metadata=config.get("metadata") or {})
