@@ -12,15 +12,21 @@ import argparse
 import importlib
 import sys
 
+from inference.commands import OneLineArgumentParser
+
 # Sub-command -> module exposing ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``.
 # Modules are imported only when listed here; keep their top level free of heavy imports.
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "edit": "inference.commands.edit",
+    "parse": "inference.commands.parse",
+    "bench": "training.bench.cli",
+}
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def build_parser(command_modules: dict[str, object]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
         prog="main.py",
         description="Relayout: edit a photo by editing its semantic layout. "
         "Without a command, opens the editor.",
@@ -33,7 +39,7 @@ def build_parser(command_modules: dict[str, object]) -> argparse.ArgumentParser:
 
 
 def _gui_argument_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="main.py", description="Open the Relayout editor.")
+    parser = OneLineArgumentParser(prog="main.py", description="Open the Relayout editor.")
     parser.add_argument("image", nargs="?", help="photo to open")
     parser.add_argument("--labels", help="label map of the photo (PNG)")
     return parser

@@ -5,9 +5,10 @@ Exit status: 0 success, 2 bad input (one-line message), 1 internal error.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
+
+from inference.commands import OneLineArgumentParser
 
 # Command -> module exposing ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``.
 COMMANDS: dict[str, str] = {
@@ -19,8 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     from inference.errors import BadInputError
 
     modules = {name: importlib.import_module(mod) for name, mod in COMMANDS.items()}
-    parser = argparse.ArgumentParser(prog="python -m training",
-                                     description="Relayout training package.")
+    parser = OneLineArgumentParser(prog="python -m training",
+                                   description="Relayout training package.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module in modules.items():
         module.add_arguments(sub.add_parser(name, help=module.HELP, description=module.HELP))

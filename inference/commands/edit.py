@@ -1,0 +1,78 @@
+"""``python main.py edit``: re-synthesise a photo so that it follows an edited label map."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "edit a photo by its edited label map and write the result"
+WARP_CHOICES = ("hrs", "hrs-ms", "dense", "patchmatch-gru", "bilevel", "msca")
+
+
+class _ReferenceLabels(argparse.Action):
+    """``--reference-labels`` belongs to the ``--reference`` right before it."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        refs = getattr(namespace, "reference", None) or []
+        labels = list(getattr(namespace, "reference_labels", None) or [])
+        if len(labels) >= len(refs):
+            parser.error("--reference-labels must follow the --reference it belongs to")
+        labels += [None] * (len(refs) - 1 - len(labels))
+        labels.append(values)
+        namespace.reference_labels = labels
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--image", required=True, help="the photo to edit")
+    p.add_argument("--edited-labels", required=True, help="the edited label map (PNG)")
+    p.add_argument("--labels", help="the photo's label map (PNG); parsed when left out")
+    p.add_argument("--mask", help="extra region to re-synthesise (PNG, non-zero = edit)")
+    p.add_argument("--reference", action="append", default=[],
+                   help="a reference photo whose pixels may be used (repeatable)")
+    p.add_argument("--reference-labels", action=_ReferenceLabels, default=[],
+                   help="label map of the --reference given just before (else it is parsed)")
+    p.add_argument("--out", required=True, help="output image (PNG, JPEG, WebP, TIFF, BMP)")
+    p.add_argument("--warp", choices=WARP_CHOICES, default="hrs", help="warp backend")
+    p.add_argument("--checkpoint", help="checkpoint folder or hf:ORG/REPO[@REV]")
+    p.add_argument("--parser", help="parser for photos without --labels (see `main.py parse`)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--runtime", choices=("torch", "onnx"), default="torch",
+                   help="run the networks with PyTorch or ONNX Runtime")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--working-size", type=int, default=512,
+                   help="long side of the working resolution (default 512)")
+    p.add_argument("--iterations", type=int, help="key index sampling iterations N (hrs, hrs-ms)")
+    p.add_argument("--particles", type=int, help="particles M (hrs, hrs-ms)")
+    p.add_argument("--reconstruction", action="store_true",
+                   help="never copy pixels from inside the mask (appendix E)")
+    p.add_argument("--save-warped", metavar="W.png", help="also save the warped image (Eq. 7)")
+    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (1-100)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from inference.commands.common import build_models, load_inputs
+    from inference.imageio import save_image
+    from inference.pipeline.editor import EditSettings, LayoutEditor
+
+    if args.working_size < 32:
+        from inference.errors import BadInputError
+
+        raise BadInputError(f"--working-size must be at least 32, got {args.working_size}")
+    settings = EditSettings(
+        warp=args.warp, working_size=args.working_size, device=args.device,
+        runtime=args.runtime, seed=args.seed, reconstruction=args.reconstruction,
+        iterations=args.iterations, particles=args.particles,
+    )
+    inputs = load_inputs(args)
+    models = build_models(args.checkpoint, args.parser, settings.resolved_device())
+    editor = LayoutEditor(settings, models)
+    result = editor.edit(inputs.image, inputs.edited_labels, inputs.labels, inputs.mask,
+                         inputs.references)
+    save_image(args.out, result.image, quality=args.quality)
+    if args.save_warped:
+        save_image(args.save_warped, result.warped, quality=args.quality)
+    for note in result.notes:
+        print(f"note: {note}")
+    timing = ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())
+    print(f"wrote {args.out} ({result.path} path, warp {result.warp_backend}"
+          f"{', ' + timing if timing else ''})")
+    return 0

@@ -1,0 +1,99 @@
+"""The optional models an edit can use: a parser, learned warp features, the generator.
+
+Without any of them the engine still runs end to end (hand-made features, classical
+harmonisation); ``EngineModels.from_checkpoint`` loads whatever networks a checkpoint holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from inference.checkpoint import Checkpoint, load_checkpoint
+from inference.correspondence.base import FeatureProvider
+from inference.correspondence.features import SemanticFeatures
+from inference.errors import BadInputError
+
+ParserFn = Callable[[np.ndarray], np.ndarray]   # RGBImage -> LabelMap
+
+GENERATOR = "generator"
+CORRESPONDENCE = "correspondence"
+
+
+@dataclass
+class EngineModels:
+    parser: ParserFn | None = None
+    feature_provider: FeatureProvider | None = None     # None = hand-made features
+    generator: torch.nn.Module | None = None
+    checkpoint: Checkpoint | None = None
+    onnx_dir: str | None = None                          # exported ONNX models, for runtime onnx
+
+    @staticmethod
+    def from_checkpoint(location: str, parser: ParserFn | None = None,
+                        device: str = "cpu") -> EngineModels:
+        ck = load_checkpoint(location)
+        models = EngineModels(parser=parser, checkpoint=ck)
+        if ck.has(GENERATOR):
+            from inference.networks.generator import GeneratorConfig, ManipulationGenerator
+
+            gen = ManipulationGenerator(ck.config(GENERATOR, GeneratorConfig))
+            models.generator = ck.load_into(GENERATOR, gen).eval().to(device)
+        if ck.has(CORRESPONDENCE):
+            from inference.networks.correspondence_net import (
+                CorrespondenceConfig,
+                CorrespondenceNet,
+                LearnedFeatures,
+            )
+
+            net = CorrespondenceNet(ck.config(CORRESPONDENCE, CorrespondenceConfig))
+            ck.load_into(CORRESPONDENCE, net)
+            models.feature_provider = LearnedFeatures(net.eval().to(device))
+        if ck.path.joinpath("onnx").is_dir():
+            models.onnx_dir = str(ck.path / "onnx")
+        return models
+
+    def features(self) -> FeatureProvider:
+        return self.feature_provider or SemanticFeatures()
+
+    def parse(self, image: np.ndarray, what: str) -> np.ndarray:
+        if self.parser is None:
+            raise BadInputError(
+                f"no label map for the {what} and no semantic parser is configured; pass its "
+                f"label map, or choose a parser"
+            )
+        return self.parser(image)
+
+    @torch.no_grad()
+    def generate(self, xwarp: np.ndarray, labels: np.ndarray, mask: np.ndarray, device: str,
+                 runtime: str = "torch") -> np.ndarray:
+        """Generator output ``(h, w, 3)`` float in [0, 1] for a working-resolution crop."""
+        h, w = labels.shape
+        ph, pw = (-h) % 8, (-w) % 8   # the generator needs multiples of 8
+        x = torch.from_numpy(np.ascontiguousarray(xwarp)).permute(2, 0, 1)[None].float()
+        c = torch.from_numpy(labels.astype(np.int64))[None]
+        m = torch.from_numpy(mask.astype(np.float32))[None, None]
+        if ph or pw:
+            x = torch.nn.functional.pad(x, (0, pw, 0, ph), mode="replicate")
+            c = torch.nn.functional.pad(c[None].float(), (0, pw, 0, ph), mode="replicate")[0].long()
+            m = torch.nn.functional.pad(m, (0, pw, 0, ph), mode="replicate")
+        known = x * (1.0 - m)
+        if runtime == "onnx":
+            from inference.onnx_runtime import run_generator_onnx
+
+            y = run_generator_onnx(self._onnx_path(), x, c, m, known)
+        else:
+            gen = self.generator.to(device)
+            y, _ = gen(x.to(device), c.to(device), m.to(device), known.to(device))
+            y = y.float().cpu()
+        return y[0, :, :h, :w].permute(1, 2, 0).numpy()
+
+    def _onnx_path(self) -> str:
+        if self.onnx_dir is None:
+            raise BadInputError(
+                "--runtime onnx needs an exported generator: run `python -m training export "
+                "--checkpoint DIR --out DIR/onnx` first"
+            )
+        return f"{self.onnx_dir}/generator.onnx"

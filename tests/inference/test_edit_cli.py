@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inference.imageio import load_image, save_image, save_label_map
+from training.synth import generate_scene
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "main.py", "edit", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("edit")
+    img, lab = generate_scene(5, (64, 96))
+    edited = lab.copy()
+    edited[5:25, 20:60] = lab[0, 0]
+    save_image(d / "in.png", img)
+    save_label_map(d / "l.png", lab)
+    save_label_map(d / "e.png", edited, color=True)  # colour label maps are accepted too
+    ref, ref_lab = generate_scene(9, (48, 48))
+    save_image(d / "ref.png", ref)
+    save_label_map(d / "ref_l.png", ref_lab)
+    return d
+
+
+def test_edit_writes_output_and_warped(files):
+    p = _run("--image", files / "in.png", "--labels", files / "l.png", "--edited-labels",
+             files / "e.png", "--out", files / "out.png", "--save-warped", files / "w.png",
+             "--warp", "hrs-ms", "--working-size", "64", "--iterations", "3",
+             "--reference", files / "ref.png", "--reference-labels", files / "ref_l.png")
+    assert p.returncode == 0, p.stderr
+    assert "classical path" in p.stdout
+    out, src = load_image(files / "out.png"), load_image(files / "in.png")
+    assert out.shape == src.shape and (out != src).any()
+    assert load_image(files / "w.png").shape == src.shape
+
+
+def test_empty_edit_copies_input_with_note(files):
+    p = _run("--image", files / "in.png", "--labels", files / "l.png", "--edited-labels",
+             files / "l.png", "--out", files / "same.png")
+    assert p.returncode == 0 and "nothing to do" in p.stdout
+    np.testing.assert_array_equal(load_image(files / "same.png"), load_image(files / "in.png"))
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [(["--image", "missing.png"], "not found"),
+     (["--labels", "ref_l.png"], "is 48×48 but the photo is 96×64"),
+     (["--reference-labels", "l.png"], "must follow the --reference"),
+     (["--working-size", "8"], "at least 32"),
+     (["--checkpoint", "no_such_ckpt"], "checkpoint folder not found")],
+)
+def test_bad_input_exits_2_with_one_line(files, extra, message):
+    args = {"--image": "in.png", "--labels": "l.png", "--edited-labels": "e.png",
+            "--out": "o.png"}
+    flags = []
+    for i in range(0, len(extra), 2):
+        if extra[i] in args:
+            args[extra[i]] = extra[i + 1]
+        else:
+            flags += [extra[i], extra[i + 1] if extra[i + 1].isdigit() or "ckpt" in extra[i + 1]
+                      else files / extra[i + 1]]
+    argv = [x for k, v in args.items() for x in (k, files / v)] + flags
+    p = _run(*argv)
+    assert p.returncode == 2
+    assert message in p.stderr and "Traceback" not in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
