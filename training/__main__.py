@@ -13,6 +13,7 @@ from inference.commands import OneLineArgumentParser
 # Command -> module exposing ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``.
 COMMANDS: dict[str, str] = {
     "synth": "training.synth.cli",
+    "evaluate": "training.evaluation.cli",
 }
 
 
