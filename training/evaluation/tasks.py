@@ -3,9 +3,9 @@
 Manipulation (appendix D): from a labelled photo ``(x, c)`` -- the ground truth *after* editing --
 make the input *before* editing: of the connected segments under 10 random points, take the
 largest that is object-sized (0.5–25 % of the image) and nearly convex, scale it by
-s ∈ [1.2, 1.5] and rotate it by r ∈ [−15°, 15°] about its centre of gravity, and keep the case only if the transformed segment
-covers the original. Pasting the transformed pixels and labels gives ``(x', c')``; the editor gets
-``x', c'`` and the edited layout ``c`` and must produce ``x``.
+s ∈ [1.2, 1.5] and rotate it by r ∈ [−15°, 15°] about its centre of gravity, and keep the case
+only if the transformed segment covers the original. Pasting the transformed pixels and labels
+gives ``(x', c')``; the editor gets ``x', c'`` and the edited layout ``c`` and must produce ``x``.
 
 Reconstruction (appendix E): a free-form mask ``m`` over ``(x, c)``; the editor gets
 ``x ⊙ (1 − m)``, ``c`` for both layouts and ``m`` as the user mask, in reconstruction mode (no
