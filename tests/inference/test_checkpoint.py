@@ -101,7 +101,7 @@ def test_hub_location_from_local_cache(tmp_path, monkeypatch):
 def test_hub_missing_offline_gives_actionable_message(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(ModelUnavailableError, match="offline mode.*huggingface-cli download "
+    with pytest.raises(ModelUnavailableError, match="offline mode.*hf download "
                                                     "org/missing --revision abc"):
         load_checkpoint("hf:org/missing@abc")
     with pytest.raises(CheckpointError, match="expected hf:ORG/REPO"):
