@@ -14,6 +14,7 @@ from inference.commands import OneLineArgumentParser
 COMMANDS: dict[str, str] = {
     "synth": "training.synth.cli",
     "evaluate": "training.evaluation.cli",
+    "export": "training.export",
 }
 
 

@@ -13,20 +13,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import cv2
 import numpy as np
 
 from inference.errors import BadInputError, CheckpointError, ImageError, ModelUnavailableError
 from inference.labels import NUM_CLASSES
+from inference.onnx_runtime import Device, create_session
 from inference.parser.refine import RefineConfig, guided_argmax, upsample_argmax
 from inference.parser.registry import Preprocessing
 from inference.progress import CancelToken, ProgressFn, no_progress
-
-Device = Literal["auto", "cpu", "cuda"]
-_ORT_DEFAULT_SEVERITY = 2  # onnxruntime's own default: warnings and above
-_cuda_loads: bool | None = None  # whether a CUDA session could be made, learned once per process
 
 
 @dataclass(frozen=True)
@@ -40,49 +36,6 @@ class ParseResult:
     windows: int  # model runs: 1 for whole-image inference, more for sliding windows
     refined: bool
     seconds: float
-
-
-def create_session(path: Path, device: Device = "auto"):
-    """An ``onnxruntime.InferenceSession`` on CUDA when asked or available and loadable, else CPU.
-
-    ``get_available_providers()`` lists CUDA whenever the GPU build is installed, even with no GPU
-    or missing CUDA libraries; ORT then falls back to CPU after logging errors. So the first
-    attempt runs with ORT's logging silenced and we check which provider the session really got.
-    """
-    global _cuda_loads
-    import onnxruntime as ort
-
-    if device not in ("auto", "cpu", "cuda"):
-        raise BadInputError(f"device must be auto, cpu or cuda, got {device!r}")
-    options = ort.SessionOptions()
-    options.log_severity_level = 3  # errors only: no per-node warnings for every model
-    want_cuda = device == "cuda" or (device == "auto" and _cuda_loads is not False)
-    want_cuda = want_cuda and "CUDAExecutionProvider" in ort.get_available_providers()
-    if device == "cuda" and not want_cuda:
-        raise ModelUnavailableError(
-            "device cuda was asked for, but this onnxruntime has no CUDAExecutionProvider "
-            f"(available: {', '.join(ort.get_available_providers())})")
-    providers = (["CUDAExecutionProvider", "CPUExecutionProvider"] if want_cuda
-                 else ["CPUExecutionProvider"])
-    try:
-        if want_cuda:
-            ort.set_default_logger_severity(4)  # a CUDA library that fails to load logs errors
-        session = ort.InferenceSession(str(path), options, providers=providers)
-    except Exception as exc:  # ORT raises its own pybind types for bad files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(
-            f"parser model {path} is not a loadable ONNX model: {first}") from None
-    finally:
-        if want_cuda:
-            ort.set_default_logger_severity(_ORT_DEFAULT_SEVERITY)
-    got_cuda = session.get_providers()[0] == "CUDAExecutionProvider"
-    if want_cuda:
-        _cuda_loads = got_cuda
-    if device == "cuda" and not got_cuda:
-        raise ModelUnavailableError(
-            "device cuda was asked for, but ONNX Runtime could not load CUDA (missing GPU, "
-            "driver, CUDA or cuDNN libraries); use --device cpu")
-    return session
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

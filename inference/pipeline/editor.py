@@ -209,7 +209,8 @@ class LayoutEditor:
                 config["particles"] = st.particles
         elif st.iterations is not None or st.particles is not None:
             raise BadInputError(f"iterations/particles apply to hrs and hrs-ms, not {st.warp!r}")
-        return create_backend(st.warp, features=self.models.features(), **config)
+        features = self.models.features(st.runtime, config["device"])
+        return create_backend(st.warp, features=features, **config)
 
 
 def _check_image(image: np.ndarray, what: str) -> None:

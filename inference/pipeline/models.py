@@ -42,21 +42,37 @@ class EngineModels:
             gen = ManipulationGenerator(ck.config(GENERATOR, GeneratorConfig))
             models.generator = ck.load_into(GENERATOR, gen).eval().to(device)
         if ck.has(CORRESPONDENCE):
+            from inference.correspondence.learned import LearnedFeatures
             from inference.networks.correspondence_net import (
-                CorrespondenceConfig,
                 CorrespondenceNet,
-                LearnedFeatures,
+                CorrespondenceNetConfig,
             )
 
-            net = CorrespondenceNet(ck.config(CORRESPONDENCE, CorrespondenceConfig))
+            net = CorrespondenceNet(ck.config(CORRESPONDENCE, CorrespondenceNetConfig))
             ck.load_into(CORRESPONDENCE, net)
-            models.feature_provider = LearnedFeatures(net.eval().to(device))
+            models.feature_provider = LearnedFeatures(net.eval(), device=device)
         if ck.path.joinpath("onnx").is_dir():
             models.onnx_dir = str(ck.path / "onnx")
         return models
 
-    def features(self) -> FeatureProvider:
+    def features(self, runtime: str = "torch", device: str = "cpu") -> FeatureProvider:
+        if runtime == "onnx":
+            self._check_onnx()
+            if self.feature_provider is not None:   # the checkpoint has learned features
+                from inference.onnx_runtime import OnnxFeatures
+
+                return OnnxFeatures(self.onnx_dir, device=device)
         return self.feature_provider or SemanticFeatures()
+
+    def _check_onnx(self) -> None:
+        if self.checkpoint is None:
+            raise BadInputError("--runtime onnx runs a checkpoint's networks; pass --checkpoint")
+        if self.onnx_dir is None:
+            raise BadInputError(
+                f"--runtime onnx needs the checkpoint's exported networks in "
+                f"{self.checkpoint.path / 'onnx'}; run `python -m training export --checkpoint "
+                f"{self.checkpoint.path}` first"
+            )
 
     def parse(self, image: np.ndarray, what: str) -> np.ndarray:
         if self.parser is None:
@@ -83,17 +99,10 @@ class EngineModels:
         if runtime == "onnx":
             from inference.onnx_runtime import run_generator_onnx
 
-            y = run_generator_onnx(self._onnx_path(), x, c, m, known)
+            self._check_onnx()
+            y = run_generator_onnx(f"{self.onnx_dir}/generator.onnx", x, c, m, known, device)
         else:
             gen = self.generator.to(device)
             y, _ = gen(x.to(device), c.to(device), m.to(device), known.to(device))
             y = y.float().cpu()
         return y[0, :, :h, :w].permute(1, 2, 0).numpy()
-
-    def _onnx_path(self) -> str:
-        if self.onnx_dir is None:
-            raise BadInputError(
-                "--runtime onnx needs an exported generator: run `python -m training export "
-                "--checkpoint DIR --out DIR/onnx` first"
-            )
-        return f"{self.onnx_dir}/generator.onnx"
