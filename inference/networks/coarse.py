@@ -121,9 +121,10 @@ class CoarseGenerator(nn.Module):
         self.enc_dilated, self.enc_attention = encoder(), encoder()
         self.dilated = nn.Sequential(
             *[conv_act(4 * c, 4 * c, 3, dilation=d) for d in cfg.dilations])
-        self.att_pre = conv_act(4 * c, 4 * c)
+        a = cfg.attention_channels   # matching on a narrow projection keeps the (HW/64)² cheap
+        self.att_pre = conv_act(4 * c, a)
         self.attention = ContextualAttention(rate=cfg.attention_rate)
-        self.att_post = nn.Sequential(conv_act(4 * c, 4 * c), conv_act(4 * c, 4 * c))
+        self.att_post = nn.Sequential(conv_act(a, 4 * c), conv_act(4 * c, 4 * c))
         self.fuse = conv_act(8 * c + s3 + e, 4 * c)
         self.dec2 = conv_act(4 * c, 4 * c)                                   # H/4
         self.up1 = nn.Sequential(nn.ConvTranspose2d(4 * c, 2 * c, 4, 2, 1), nn.ELU())  # -> H/2

@@ -16,7 +16,7 @@ from torch import nn
 
 from inference.labels import NUM_CLASSES
 from inference.networks.coarse import CoarseGenerator, SemanticEncoder
-from inference.networks.spade import SPADEResBlock
+from inference.networks.spade import SPADEConfig, SPADEResBlock
 
 
 @dataclass(frozen=True)
@@ -31,13 +31,16 @@ class GeneratorConfig:
     channels: int = 32                                # C at full res; 2C at H/2; 4C at H/4
     dilations: tuple[int, ...] = (2, 4, 8, 16)
     attention_rate: int = 2                           # contextual attention at H/8
+    attention_channels: int = 32                      # features matched by the attention
     semantic_channels: tuple[int, int, int] = (32, 64, 128)   # f(1..3) at H/2, H/4, H/8
     refine_channels: int = 64
+    spade_hidden: int = 32                            # SPADE's shared conditioning width
 
     @staticmethod
     def tiny() -> GeneratorConfig:
         return GeneratorConfig(layout_channels=4, channels=8, dilations=(2, 4),
-                               semantic_channels=(8, 8, 8), refine_channels=8)
+                               attention_channels=8, semantic_channels=(8, 8, 8),
+                               refine_channels=8, spade_hidden=8)
 
 
 class LayoutEmbedding(nn.Module):
@@ -61,10 +64,14 @@ class SpadeRefiner(nn.Module):
         super().__init__()
         c, r = cfg.channels, cfg.refine_channels
         seg = 3 + 3 + cfg.layout_channels + 1        # [xwarp, y_coarse, f_c1, m]
+        spade = SPADEConfig(hidden=cfg.spade_hidden)
         self.head = nn.Conv2d(4 * c, r, 3, 1, 1)
-        self.block2 = SPADEResBlock(r, r, seg)              # H/4
-        self.block1 = SPADEResBlock(r + 2 * c, r, seg)      # H/2, + coarse decoder features
-        self.block0 = SPADEResBlock(r + c // 2, r // 2, seg)  # H, + coarse decoder features
+        self.block2 = SPADEResBlock(r, r, seg, spade)                 # H/4
+        self.block1 = SPADEResBlock(r + 2 * c, r, seg, spade)         # H/2, + coarse decoder
+        # Full resolution is where the cost is: merge with the decoder's features by a 1×1
+        # convolution, then one narrow block with no learned shortcut.
+        self.merge0 = nn.Conv2d(r + c // 2, r // 2, 1)
+        self.block0 = SPADEResBlock(r // 2, r // 2, seg, spade)       # H
         self.to_rgb = nn.Conv2d(r // 2, 3, 3, 1, 1)
 
     def forward(self, decoder_feats: list[torch.Tensor], seg: torch.Tensor) -> torch.Tensor:
@@ -74,7 +81,7 @@ class SpadeRefiner(nn.Module):
         x = F.interpolate(x, scale_factor=2.0, mode="nearest")
         x = self.block1(torch.cat([x, d1], 1), seg)
         x = F.interpolate(x, scale_factor=2.0, mode="nearest")
-        x = self.block0(torch.cat([x, d0], 1), seg)
+        x = self.block0(self.merge0(torch.cat([x, d0], 1)), seg)
         return torch.sigmoid(self.to_rgb(F.leaky_relu(x, 0.2)))
 
 
