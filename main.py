@@ -42,14 +42,19 @@ def _gui_argument_parser() -> argparse.ArgumentParser:
     parser = OneLineArgumentParser(prog="main.py", description="Open the Relayout editor.")
     parser.add_argument("image", nargs="?", help="photo to open")
     parser.add_argument("--labels", help="label map of the photo (PNG)")
+    parser.add_argument("--screenshot", metavar="OUT.png",
+                        help="render the editor offscreen (1400×900), save it, and exit")
     return parser
 
 
 def run_gui(argv: list[str]) -> int:
-    _gui_argument_parser().parse_args(argv)
-    print("The Relayout editor (GUI) has not landed yet; use the sub-commands "
-          "(python main.py --help).")
-    return EXIT_OK
+    args = _gui_argument_parser().parse_args(argv)
+    if args.labels and not args.image:
+        print("error: --labels needs an IMAGE", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    from app.gui import run
+
+    return run(args.image, args.labels, args.screenshot)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -270,6 +270,27 @@ class EditDocument(DocumentCore):
         """The connected component of the reference's labels under ``(x, y)`` (its coords)."""
         return select_component(self.reference(reference_id).labels, x, y)
 
+    def name_reference_region(self, reference_id: int, region: np.ndarray,
+                              class_id: int) -> bool:
+        """Give the pixels ``region`` (bool, the reference's size) of a reference the class
+        ``class_id`` (undoable): how an unparsed reference's automatic regions get names."""
+        ref = self.reference(reference_id)
+        class_id = check_class(class_id)
+        if not isinstance(region, np.ndarray) or region.dtype != np.bool_ \
+                or region.shape != ref.shape:
+            raise BadInputError(
+                f"region must be a bool mask of the reference's size {ref.shape}, got "
+                f"{getattr(region, 'dtype', type(region).__name__)} "
+                f"{getattr(region, 'shape', '')}")
+        labels = np.array(ref.labels)
+        labels[region] = class_id
+        if np.array_equal(labels, ref.labels):
+            return False
+        self._finish_pending()
+        named = Reference.create(ref.id, ref.photo, labels, ref.name)
+        refs = tuple(named if r.id == reference_id else r for r in self._references)
+        return self._commit("Name reference region", state={"references": refs})
+
     def paste_reference(self, reference_id: int, region: ObjectSelection, x: int, y: int) -> bool:
         """Paste ``region`` of a reference with its top-left at photo pixel ``(x, y)``.
 

@@ -283,3 +283,20 @@ def test_listener_can_disconnect():
     doc.disconnect(seen.append)
     doc.fill(0, 0, 5)
     assert seen == []
+
+
+def test_name_reference_region_relabels_and_undoes():
+    doc = EditDocument(np.zeros((6, 8, 3), np.uint8), np.full((6, 8), 3, np.uint8))
+    ref_id = doc.add_reference(np.zeros((4, 5, 3), np.uint8), np.zeros((4, 5), np.uint8), "r")
+    region = np.zeros((4, 5), bool)
+    region[1:3, 2:4] = True
+    assert doc.name_reference_region(ref_id, region, 21)
+    assert (doc.reference(ref_id).labels[region] == 21).all()
+    assert (doc.reference(ref_id).labels[~region] == 0).all()
+    sel = doc.select_reference_region(ref_id, 2, 1)
+    assert sel.class_id == 21 and sel.area == 4
+    assert not doc.name_reference_region(ref_id, region, 21)  # nothing changes: no step
+    doc.undo()
+    assert not doc.reference(ref_id).labels.any()
+    with pytest.raises(BadInputError, match="bool mask"):
+        doc.name_reference_region(ref_id, np.zeros((3, 3), bool), 21)

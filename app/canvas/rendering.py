@@ -1,0 +1,167 @@
+"""Canvas rendering: the document's layers as ``QImage`` s over numpy buffers, updated by box.
+
+Each layer keeps one contiguous numpy buffer and a ``QImage`` that *shares* its memory, so a
+document event for a 40×40 brush dab recolours 40×40 pixels and nothing else; the view then
+repaints only the widget rectangle that box covers. Converting a whole 12-megapixel layer happens
+once, when a document is opened (or a whole layer is replaced).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import numpy as np
+from PySide6.QtGui import QImage
+
+from app.document import BBox, DocumentEvent, EditDocument, Layer
+from inference.labels import palette
+
+MASK_RGBA = (255, 48, 140, 150)  # the edit mask: a magenta no class uses
+REGION_EDGE_RGBA = (255, 255, 255, 200)
+
+
+class ViewLayer(str, Enum):
+    PHOTO = "photo"
+    LABELS = "labels"
+    MASK = "mask"
+    REGIONS = "regions"
+    RESULT = "result"
+    WARPED = "warped"
+
+
+def _qimage(buffer: np.ndarray) -> QImage:
+    """A ``QImage`` sharing ``buffer`` (H×W×3 RGB or H×W×4 RGBA, C-contiguous uint8)."""
+    h, w = buffer.shape[:2]
+    fmt = QImage.Format.Format_RGB888 if buffer.shape[2] == 3 else QImage.Format.Format_RGBA8888
+    return QImage(buffer.data, w, h, buffer.strides[0], fmt)
+
+
+class LayerRenderer:
+    """Display buffers of one document. ``apply(event)`` returns the image box to repaint."""
+
+    def __init__(self) -> None:
+        self.doc: EditDocument | None = None
+        self._buffers: dict[ViewLayer, np.ndarray] = {}
+        self._images: dict[ViewLayer, QImage] = {}
+        self.pixels_converted = 0  # for tests and profiling: pixels recoloured so far
+
+    # ---------------------------------------------------------------- whole-document
+    def set_document(self, doc: EditDocument | None) -> None:
+        self.doc = doc
+        self._buffers.clear()
+        self._images.clear()
+        if doc is None:
+            return
+        self._rebuild(ViewLayer.PHOTO)
+        self._rebuild(ViewLayer.LABELS)
+        self._rebuild(ViewLayer.MASK)
+        self._rebuild(ViewLayer.REGIONS)
+        self._rebuild(ViewLayer.RESULT)
+
+    def set_warped(self, warped: np.ndarray | None) -> None:
+        self._store(ViewLayer.WARPED, None if warped is None else np.array(warped))
+
+    def image(self, layer: ViewLayer) -> QImage | None:
+        return self._images.get(layer)
+
+    def has(self, layer: ViewLayer) -> bool:
+        return layer in self._images
+
+    def _store(self, layer: ViewLayer, buffer: np.ndarray | None) -> None:
+        if buffer is None:
+            self._buffers.pop(layer, None)
+            self._images.pop(layer, None)
+            return
+        buffer = np.ascontiguousarray(buffer)
+        self._buffers[layer] = buffer
+        self._images[layer] = _qimage(buffer)
+
+    def _rebuild(self, layer: ViewLayer) -> None:
+        doc = self.doc
+        if doc is None:
+            return
+        full = BBox.full(doc.shape)
+        if layer is ViewLayer.PHOTO:
+            self._store(layer, np.array(doc.photo))
+        elif layer is ViewLayer.LABELS:
+            self._store(layer, np.empty((*doc.shape, 4), np.uint8))
+            self._recolour_labels(full)
+        elif layer is ViewLayer.MASK:
+            self._store(layer, np.zeros((*doc.shape, 4), np.uint8))
+            self._recolour_mask(full)
+        elif layer is ViewLayer.REGIONS:
+            self._store(layer, None if doc.regions is None else region_edges(doc.regions))
+        elif layer is ViewLayer.RESULT:
+            result = doc.last_result
+            self._store(layer, None if result is None else np.array(result.image))
+
+    # ---------------------------------------------------------------- by box
+    def _recolour_labels(self, box: BBox) -> None:
+        doc = self.doc
+        if doc is None:
+            return
+        labels = doc.labels[box.slices]
+        out = self._buffers[ViewLayer.LABELS][box.slices]
+        out[..., :3] = palette()[labels]
+        out[..., 3] = np.where(labels == 0, 0, 255)  # "other" stays see-through
+        self.pixels_converted += box.area
+
+    def _recolour_mask(self, box: BBox) -> None:
+        doc = self.doc
+        if doc is None:
+            return
+        s = box.slices
+        changed = (doc.labels[s] != doc.original_labels[s]) | doc.user_mask[s]
+        out = self._buffers[ViewLayer.MASK][s]
+        out[...] = 0
+        out[changed] = MASK_RGBA
+        self.pixels_converted += box.area
+
+    def apply(self, event: DocumentEvent) -> tuple[set[ViewLayer], BBox | None]:
+        """Bring the buffers up to date with ``event``: (layers touched, box or None = all)."""
+        doc = self.doc
+        if doc is None:
+            return set(), None
+        box = event.bbox.clip(doc.shape) if event.bbox is not None else BBox.full(doc.shape)
+        layer = Layer(event.layer)
+        if layer is Layer.LABELS:
+            self._recolour_labels(box)
+            self._recolour_mask(box)
+            return {ViewLayer.LABELS, ViewLayer.MASK}, event.bbox and box
+        if layer is Layer.ORIGINAL_LABELS or layer is Layer.USER_MASK:
+            self._recolour_mask(box)
+            return {ViewLayer.MASK}, event.bbox and box
+        if layer is Layer.PHOTO:
+            self._buffers[ViewLayer.PHOTO][box.slices] = doc.photo[box.slices]
+            return {ViewLayer.PHOTO}, event.bbox and box
+        if layer is Layer.REGIONS:
+            self._rebuild(ViewLayer.REGIONS)
+            return {ViewLayer.REGIONS}, None
+        if layer is Layer.RESULT:
+            self._rebuild(ViewLayer.RESULT)
+            return {ViewLayer.RESULT}, None
+        if layer is Layer.SELECTION or layer is Layer.PASTES:
+            return set(), event.bbox
+        return set(), BBox(0, 0, 0, 0)  # history, references: nothing on the canvas
+
+
+def region_edges(regions: np.ndarray) -> np.ndarray:
+    """RGBA image with the borders between automatic regions drawn (1 px)."""
+    edge = np.zeros(regions.shape, bool)
+    edge[:, 1:] |= regions[:, 1:] != regions[:, :-1]
+    edge[1:, :] |= regions[1:, :] != regions[:-1, :]
+    out = np.zeros((*regions.shape, 4), np.uint8)
+    out[edge] = REGION_EDGE_RGBA
+    return out
+
+
+def selection_overlay(mask: np.ndarray, rgb: tuple[int, int, int], alpha: int = 170) -> QImage:
+    """A detached RGBA ``QImage`` of a bool mask filled with a class colour (move preview)."""
+    out = np.zeros((*mask.shape, 4), np.uint8)
+    out[mask] = (*rgb, alpha)
+    return _qimage(out).copy()
+
+
+def array_to_qimage(rgb: np.ndarray) -> QImage:
+    """A detached ``QImage`` copy of an RGB array (thumbnails, dialogs)."""
+    return _qimage(np.ascontiguousarray(rgb)).copy()

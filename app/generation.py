@@ -1,0 +1,209 @@
+"""Generate: snapshot the document, run ``LayoutEditor.edit`` on the worker, keep fresh results.
+
+A result is kept only when it was made from the document's current revision; anything older is
+dropped (the user kept editing). Starting a new generation cancels the running one. With
+auto-generate on, edits restart a debounce timer and the engine runs when the user pauses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.document import DocumentEvent, EditDocument, Layer
+from app.engine_worker import EngineWorker, Job
+from app.session import EditorSession
+from app.settings import EditorSettings
+from inference.progress import CancelToken, ProgressFn
+
+if TYPE_CHECKING:  # the engine imports torch: load it on the first generate, not at start-up
+    from inference.pipeline.editor import EditResult, Reference
+    from inference.pipeline.models import EngineModels
+
+GENERATE = "generate"
+# HISTORY closes every undo step (a finished brush drag announces only that).
+_EDIT_LAYERS = {Layer.LABELS, Layer.ORIGINAL_LABELS, Layer.USER_MASK, Layer.PHOTO, Layer.PASTES,
+                Layer.HISTORY}
+
+
+@dataclass(frozen=True)
+class EditSnapshot:
+    """Copies of what the engine needs, taken on the GUI thread (the document keeps changing)."""
+
+    photo: np.ndarray
+    labels: np.ndarray
+    edited: np.ndarray
+    user_mask: np.ndarray
+    references: tuple[Reference, ...]
+    revision: int
+
+    @staticmethod
+    def of(doc: EditDocument) -> EditSnapshot:
+        from inference.pipeline.editor import Reference
+
+        refs = tuple(Reference(np.array(r.photo), np.array(r.labels))
+                     for r in doc.paste_sources())
+        return EditSnapshot(np.array(doc.photo), np.array(doc.original_labels),
+                            np.array(doc.labels), np.array(doc.user_mask), refs, doc.revision)
+
+
+class ModelCache:
+    """Engine models, loaded on the worker thread and reused until their settings change."""
+
+    def __init__(self, loader: Callable[[EditorSettings], EngineModels] | None = None) -> None:
+        self._loader = loader or load_models
+        self._key: tuple[str, str] | None = None
+        self._models: EngineModels | None = None
+
+    def get(self, settings: EditorSettings) -> EngineModels:
+        if self._models is None or self._key != settings.model_key:
+            self._models = self._loader(settings)
+            self._key = settings.model_key
+        return self._models
+
+
+def load_models(settings: EditorSettings) -> EngineModels:
+    from inference.pipeline.models import EngineModels
+
+    if not settings.checkpoint.strip():
+        return EngineModels()
+    device = settings.edit_settings().resolved_device()
+    return EngineModels.from_checkpoint(settings.checkpoint.strip(), device=device)
+
+
+def run_edit(snapshot: EditSnapshot, settings: EditorSettings, models: ModelCache,
+             progress: ProgressFn, cancel: CancelToken) -> EditResult:
+    """The job body (worker thread)."""
+    from inference.pipeline.editor import LayoutEditor
+
+    editor = LayoutEditor(settings.edit_settings(), models.get(settings))
+    return editor.edit(snapshot.photo, snapshot.edited, snapshot.labels, snapshot.user_mask,
+                       references=list(snapshot.references), progress=progress, cancel=cancel)
+
+
+class GenerateController(QObject):
+    """Starts generations, filters stale results, applies the current one."""
+
+    busyChanged = Signal(bool)
+    progress = Signal(int, int)
+    resultReady = Signal(object)  # EditResult, stored in the document too
+    resultDropped = Signal(str)  # why
+    failed = Signal(str)
+
+    def __init__(self, session: EditorSession, worker: EngineWorker,
+                 settings: Callable[[], EditorSettings],
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._session = session
+        self._worker = worker
+        self._settings = settings
+        self._models = ModelCache()
+        self.last_result: EditResult | None = None
+        self.last_result_revision: int | None = None
+        self._auto = QTimer(self)
+        self._auto.setSingleShot(True)
+        self._auto.timeout.connect(self.generate)
+        worker.jobProgress.connect(self._on_progress)
+        worker.jobFinished.connect(self._on_finished)
+        worker.jobFailed.connect(self._on_failed)
+        worker.jobCancelled.connect(self._on_cancelled)
+        session.documentChanged.connect(self._on_document_changed)
+        session.documentReplaced.connect(self._on_document_replaced)
+
+    # ---------------------------------------------------------------- state
+    @property
+    def busy(self) -> bool:
+        return bool(self._worker.pending(GENERATE))
+
+    @property
+    def current_result(self) -> EditResult | None:
+        """The stored engine result when it matches the document's revision."""
+        doc = self._session.document
+        if doc is None or self.last_result is None or not doc.result_is_current:
+            return None
+        return self.last_result if self.last_result_revision == doc.revision else None
+
+    # ---------------------------------------------------------------- actions
+    def generate(self) -> Job | None:
+        doc = self._session.document
+        if doc is None:
+            return None
+        self._auto.stop()
+        self._worker.cancel(GENERATE)  # only the newest request matters
+        snapshot = EditSnapshot.of(doc)
+        settings = self._settings()
+        models = self._models
+        job = Job(GENERATE, lambda p, c: run_edit(snapshot, settings, models, p, c),
+                  context={"revision": snapshot.revision, "document": doc})
+        self._worker.submit(job)
+        self.busyChanged.emit(True)
+        return job
+
+    def cancel(self) -> None:
+        self._auto.stop()
+        self._worker.cancel(GENERATE)
+
+    def apply(self) -> bool:
+        """Make the current result the new base photo (one undo step)."""
+        doc = self._session.document
+        if doc is None or not doc.result_is_current:
+            return False
+        return doc.apply_result()
+
+    def schedule_auto(self) -> None:
+        if self._settings().auto_generate and self._session.document is not None:
+            self._auto.start(max(100, self._settings().auto_delay_ms))
+
+    # ---------------------------------------------------------------- signals
+    def _on_document_changed(self, event: DocumentEvent) -> None:
+        doc = self._session.document
+        if event.layer in _EDIT_LAYERS and doc is not None and not doc.stroke_active:
+            self.schedule_auto()
+
+    def _on_document_replaced(self, _doc: object) -> None:
+        self.cancel()
+        self.last_result = None
+        self.last_result_revision = None
+
+    def _mine(self, job: Job) -> bool:
+        return job.kind == GENERATE
+
+    def _on_progress(self, job: Job, done: int, total: int) -> None:
+        if self._mine(job):
+            self.progress.emit(done, total)
+
+    def _finish(self) -> None:
+        if not self.busy:
+            self.busyChanged.emit(False)
+
+    def _on_finished(self, job: Job, value: object) -> None:
+        if not self._mine(job):
+            return
+        doc = self._session.document
+        revision = job.context["revision"]
+        if doc is None or job.context["document"] is not doc:
+            self.resultDropped.emit("the document was closed or replaced")
+        elif revision != doc.revision or job.token.cancelled:
+            self.resultDropped.emit(
+                f"stale result dropped (made from revision {revision}, the document is at "
+                f"{doc.revision})")
+        elif not hasattr(value, "image") or not hasattr(value, "warped"):
+            self.failed.emit(f"internal error: the engine returned {type(value).__name__}")
+        else:
+            self.last_result, self.last_result_revision = value, revision
+            doc.set_result(value.image, revision)
+            self.resultReady.emit(value)
+        self._finish()
+
+    def _on_failed(self, job: Job, message: str, _user_error: bool) -> None:
+        if self._mine(job):
+            self.failed.emit(message)
+            self._finish()
+
+    def _on_cancelled(self, job: Job) -> None:
+        if self._mine(job):
+            self._finish()

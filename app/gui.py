@@ -1,0 +1,88 @@
+"""Starting the editor: the Qt application, the window, and the ``--screenshot`` mode.
+
+``main.py`` calls :func:`run`; it is the only module outside ``app`` that imports ``app``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+from app.main_window import MainWindow
+from app.prompts import ScriptedPrompts
+from app.theme import apply_theme
+
+SCREENSHOT_SIZE = (1400, 900)
+
+
+def application(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv or [sys.argv[0]])
+        app.setApplicationName("Relayout")
+        app.setOrganizationName("Relayout")
+    apply_theme(app)
+    return app  # type: ignore[return-value]
+
+
+def wait_for_document(window: MainWindow, timeout_ms: int = 60000) -> bool:
+    """Run the event loop until the window has a document (parsing is asynchronous)."""
+    if window.session.document is not None:
+        return True
+    loop = QEventLoop()
+    window.session.documentReplaced.connect(loop.quit)
+    window.files.status.connect(lambda m: loop.quit() if m.startswith("Could not") else None)
+    QTimer.singleShot(timeout_ms, loop.quit)
+    loop.exec()
+    return window.session.document is not None
+
+
+def screenshot(window: MainWindow, out: str | Path) -> None:
+    window.resize(*SCREENSHOT_SIZE)
+    window.show()
+    QApplication.processEvents()
+    window.canvas.fit()
+    QApplication.processEvents()
+    if not window.grab().save(str(out)):
+        raise OSError(f"could not write the screenshot {out}")
+
+
+def run(image: str | None, labels: str | None = None, screenshot_path: str | None = None) -> int:
+    """Open the editor (optionally on ``image``); with ``screenshot_path``, save and exit."""
+    if screenshot_path and "QT_QPA_PLATFORM" not in os.environ:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    app = application()
+    if screenshot_path:
+        # Nothing may wait for a person: answer questions, keep settings out of the user's.
+        ini = str(Path(screenshot_path).with_suffix(".ini"))
+        store = QSettings(ini, QSettings.Format.IniFormat)
+        window = MainWindow(store=store, prompts=ScriptedPrompts(label_source="regions"))
+    else:
+        window = MainWindow()
+    if screenshot_path:
+        try:
+            return _screenshot_run(window, image, labels, screenshot_path)
+        finally:
+            window.worker.shutdown()
+            Path(screenshot_path).with_suffix(".ini").unlink(missing_ok=True)
+    if image:
+        window.files.open_photo(image, labels)
+    window.show()
+    return int(app.exec())
+
+
+def _screenshot_run(window: MainWindow, image: str | None, labels: str | None, out: str) -> int:
+    if image:
+        opened = window.files.open_photo(image, labels) and wait_for_document(window)
+        if not opened:
+            errors = getattr(window.prompts, "errors", [])
+            print(f"error: {errors[-1] if errors else 'could not open ' + image}",
+                  file=sys.stderr)
+            return 2
+    screenshot(window, out)
+    print(f"wrote {out}")
+    return 0

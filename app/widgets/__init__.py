@@ -1,0 +1,1 @@
+"""Dock widgets and panels, one widget per module."""

@@ -1,0 +1,145 @@
+"""Generate through the worker thread on the no-checkpoint path: results, stale drops, cancel,
+apply, and the correspondence inspector."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+
+import app.generation as generation
+from app.canvas import ViewMode
+from app.document import EditDocument
+from app.main_window import MainWindow
+from app.prompts import ScriptedPrompts
+from app.session import Tool
+from app.settings import EditorSettings
+
+SKY, TREE, GRASS, CAR = 3, 5, 10, 21
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings = EditorSettings(warp="hrs-ms", working_size=64, parser="regions", device="cpu",
+                              iterations=2, particles=1)
+    win = MainWindow(store=store, prompts=ScriptedPrompts(), settings=settings)
+    qtbot.addWidget(win)
+    win.resize(900, 600)
+    win.show()
+    yield win
+    win.worker.shutdown()
+
+
+def edited_document() -> EditDocument:
+    rng = np.random.default_rng(2)
+    photo = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    photo[20:] = (40, 150, 40)
+    labels = np.full((40, 56), SKY, np.uint8)
+    labels[20:] = GRASS
+    labels[24:32, 8:16] = CAR
+    doc = EditDocument(photo, labels)
+    doc.select_object(10, 26)
+    doc.move_selection(24, 0)
+    return doc
+
+
+def test_generate_stores_result_and_apply_is_undoable(window, qtbot):
+    doc = edited_document()
+    window.session.set_document(doc)
+    with qtbot.waitSignal(window.generation.resultReady, timeout=60000) as blocker:
+        window.acts.generate.trigger()
+    result = blocker.args[0]
+    assert result.path == "classical" and result.warp_backend == "hrs-ms"
+    assert doc.result_is_current
+    assert result.image.shape == doc.photo.shape
+    mask = result.mask
+    np.testing.assert_array_equal(result.image[~mask], doc.photo[~mask])  # Eq. 6
+    assert window.canvas.mode is ViewMode.RESULT
+    assert window.acts.apply_result.isEnabled() and window.acts.export_result.isEnabled()
+    assert not window.status.progress.isVisible()
+    old_photo = np.array(doc.photo)
+    window.acts.apply_result.trigger()
+    np.testing.assert_array_equal(doc.photo, result.image)
+    np.testing.assert_array_equal(doc.original_labels, doc.labels)
+    window.acts.undo.trigger()
+    np.testing.assert_array_equal(doc.photo, old_photo)
+
+
+def test_inspector_shows_keys_of_a_pixel(window, qtbot):
+    doc = edited_document()
+    window.session.set_document(doc)
+    with qtbot.waitSignal(window.generation.resultReady, timeout=60000):
+        window.generation.generate()
+    window.session.set_tool(Tool.INSPECT)
+    window.inspect_pixel(35, 27)  # inside the moved object
+    assert window.inspector.table.rowCount() >= 1
+    weights = [float(window.inspector.table.item(r, 3).text())
+               for r in range(window.inspector.table.rowCount())]
+    assert sum(weights) == pytest.approx(1.0, abs=0.01)
+    ins = window.canvas.overlays.inspection
+    assert ins is not None and ins.query == (35, 27) and ins.keys
+    assert window.canvas.mode is ViewMode.RESULT or window.canvas.mode is ViewMode.WARPED
+
+
+def test_stale_result_is_dropped(window, qtbot, monkeypatch):
+    release = threading.Event()
+    real = generation.run_edit
+
+    def slow(*args, **kwargs):
+        release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(generation, "run_edit", slow)
+    doc = edited_document()
+    window.session.set_document(doc)
+    window.generation.generate()
+    doc.paint_stroke([(2, 2)], size=3, class_id=TREE)  # the user keeps editing
+    with qtbot.waitSignal(window.generation.resultDropped, timeout=60000) as blocker:
+        release.set()
+    assert "stale" in blocker.args[0]
+    assert doc.last_result is None and not doc.result_is_current
+
+
+def test_cancel_stops_the_running_job(window, qtbot, monkeypatch):
+    started = threading.Event()
+
+    def waits_for_cancel(snapshot, settings, models, progress, cancel):
+        started.set()
+        for _ in range(3000):
+            cancel.raise_if_cancelled()
+            threading.Event().wait(0.01)
+        raise AssertionError("never cancelled")
+
+    monkeypatch.setattr(generation, "run_edit", waits_for_cancel)
+    window.session.set_document(edited_document())
+    window.generation.generate()
+    assert started.wait(10)
+    with qtbot.waitSignal(window.worker.jobCancelled, timeout=10000):
+        window.acts.cancel.trigger()
+    qtbot.waitUntil(lambda: not window.generation.busy, timeout=5000)
+    assert window.session.document.last_result is None
+
+
+def test_auto_generate_after_an_edit(window, qtbot):
+    from dataclasses import replace
+
+    window.settings = replace(window.settings, auto_generate=True, auto_delay_ms=100)
+    doc = edited_document()
+    window.session.set_document(doc)
+    with qtbot.waitSignal(window.generation.resultReady, timeout=60000):
+        doc.paint_stroke([(50, 5)], size=3, class_id=TREE)
+    assert doc.result_is_current
+
+
+def test_engine_error_is_reported_not_raised(window, qtbot):
+    from dataclasses import replace
+
+    window.settings = replace(window.settings, checkpoint="/nonexistent/checkpoint")
+    window.session.set_document(edited_document())
+    with qtbot.waitSignal(window.generation.failed, timeout=30000) as blocker:
+        window.generation.generate()
+    assert "checkpoint" in blocker.args[0]
+    assert window.prompts.errors and "checkpoint" in window.prompts.errors[-1]
