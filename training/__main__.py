@@ -15,6 +15,9 @@ COMMANDS: dict[str, str] = {
     "synth": "training.synth.cli",
     "evaluate": "training.evaluation.cli",
     "export": "training.export",
+    "label": "training.label",
+    "correspondence": "training.trainers.correspondence",
+    "generator": "training.trainers.generator",
 }
 
 

@@ -1,0 +1,243 @@
+"""Stage B, ``python -m training generator``: the manipulation network, self-supervised (paper
+000 section 3.3, Eq. 8-10).
+
+Each step samples ``(x1, c1)``, a free-form mask ``m`` and ``x̃1``, a random translation and flip
+of ``x1``; the frozen stage-A features and the sparse warp give
+``xwarp = r(x̃1 → c1) ⊙ m + x1 ⊙ (1 − m)`` (Eq. 8), with ``Uc`` seeing ``x1`` outside the mask as
+it sees the photo when editing. For the first ``coarse_steps`` only the coarse stage trains, with
+L1 + perceptual; then both stages train jointly with L1 on both outputs, perceptual and the hinge
+adversarial loss of a Markovian discriminator ``D(y, c1, m)`` (Eq. 9-10) on the composite
+``y ⊙ m + x1 ⊙ (1 − m)``. The output folder is a checkpoint with ``correspondence`` (copied from
+stage A) and ``generator``, which ``main.py edit --checkpoint OUT`` loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from inference.checkpoint import load_checkpoint
+from inference.errors import BadInputError
+from inference.networks.correspondence_net import CorrespondenceNet, CorrespondenceNetConfig
+from inference.networks.generator import GeneratorConfig, ManipulationGenerator
+from training.configs import apply_overrides, config_dict, generator_preset
+from training.data.datasets import DataConfig, ManipulationSamples
+from training.data.loader import make_loader
+from training.losses import (
+    FEATURE_MATCHING,
+    DiscriminatorConfig,
+    PatchDiscriminator,
+    feature_l1,
+    hinge_d_loss,
+    hinge_g_loss,
+    l1_loss,
+    load_vgg19,
+)
+from training.trainers.common import RunConfig, add_common_arguments, check_out
+from training.trainers.correspondence import resolve_config
+from training.trainers.monitor import TrainMonitor, write_grid
+from training.trainers.runtime import Runtime, seed_everything, setup_runtime, unwrap, wrap_ddp
+from training.trainers.state import (
+    latest_state,
+    load_networks,
+    load_training_state,
+    restore_optimizer,
+    restore_rng,
+    save_training_state,
+)
+from training.trainers.warping import WarpConfig, hrs_warp
+
+HELP = "stage B: train the two-stage manipulation generator (paper 000 section 3.3, Eq. 8-10)"
+NAME = "generator"
+CORRESPONDENCE = "correspondence"
+
+
+@dataclass(frozen=True)
+class StageBLosses:
+    l1_coarse: float = 1.0          # λ_l1 on y_coarse (Eq. 9)
+    l1: float = 1.0                 # λ_L1 on y
+    perceptual: float = 1.0         # VGG pyramid relu1_2..relu5_2 (pix2pixHD weights)
+    adversarial: float = 0.1
+
+
+@dataclass(frozen=True)
+class StageBConfig:
+    model_size: str = "paper"
+    coarse_steps: int = 0                    # first phase: coarse stage alone
+    lr_d: float = 2e-4
+    network: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    warp: WarpConfig = field(default_factory=WarpConfig)
+    losses: StageBLosses = field(default_factory=StageBLosses)
+
+    @staticmethod
+    def preset(model_size: str) -> StageBConfig:
+        disc = DiscriminatorConfig.tiny() if model_size == "tiny" else DiscriminatorConfig()
+        return StageBConfig(model_size=model_size, network=generator_preset(model_size),
+                            discriminator=disc)
+
+    def phase(self, step: int) -> str:
+        return "coarse" if step <= self.coarse_steps else "joint"
+
+
+def load_correspondence(location: str | Path, device: torch.device
+                        ) -> tuple[CorrespondenceNetConfig, CorrespondenceNet, dict[str, Any]]:
+    ck = load_checkpoint(location)
+    if not ck.has(CORRESPONDENCE):
+        raise BadInputError(f"--correspondence {location} has no '{CORRESPONDENCE}' network; "
+                            "pass the output folder of `python -m training correspondence`")
+    cfg = ck.config(CORRESPONDENCE, CorrespondenceNetConfig)
+    net = ck.load_into(CORRESPONDENCE, CorrespondenceNet(cfg)).to(device).eval()
+    net.requires_grad_(False)
+    return cfg, net, ck.metadata
+
+
+@torch.no_grad()
+def make_xwarp(net: CorrespondenceNet, sampler, warp: WarpConfig, batch: dict[str, torch.Tensor],
+               generator: torch.Generator) -> torch.Tensor:
+    """Eq. 8: ``r(x̃1 → c1) ⊙ m + x1 ⊙ (1 − m)`` with the frozen stage-A features."""
+    x1, c1, m = batch["x1"], batch["c1"], batch["m"]
+    _, ux = net.source_features(batch["x1s"], batch["c1s"])
+    known = m[:, 0] < 0.5
+    _, uc = net.target_features(c1, x1 * known[:, None], known)
+    r = hrs_warp(sampler, warp, uc, ux, batch["x1s"], c1, batch["c1s"], generator)
+    return r.clamp(0, 1) * m + x1 * (1 - m)
+
+
+def train_generator(config: StageBConfig, data: str | Path, correspondence: str | Path,
+                    out: str | Path, resume: bool = False,
+                    runtime: Runtime | None = None) -> dict[str, Any]:
+    out = Path(out)
+    rt = runtime or setup_runtime(config.run.device, config.run.amp)
+    run, w = config.run, config.losses
+    seed_everything(run.seed, run.threads)
+    corr_cfg, corr_net, corr_meta = load_correspondence(correspondence, rt.device)
+    gen_net = ManipulationGenerator(config.network).to(rt.device)
+    disc = PatchDiscriminator(config.discriminator).to(rt.device)
+    opt_g = torch.optim.Adam(gen_net.parameters(), lr=run.lr, betas=run.betas)
+    opt_d = torch.optim.Adam(disc.parameters(), lr=config.lr_d, betas=run.betas)
+    generator = torch.Generator(device=rt.device).manual_seed(run.seed * 7919 + rt.rank)
+    start = 0
+    if resume and (folder := latest_state(out)) is not None:
+        meta, tensors = load_training_state(folder)
+        load_networks(folder, {NAME: gen_net, "discriminator": disc})
+        restore_optimizer(opt_g, "opt_g", tensors, meta["optimizers"]["opt_g"])
+        restore_optimizer(opt_d, "opt_d", tensors, meta["optimizers"]["opt_d"])
+        restore_rng(tensors, generator)
+        start = int(meta["step"])
+    vgg, vgg_info = load_vgg19(run.vgg)
+    vgg = vgg.to(rt.device)
+    sampler = config.warp.sampler()
+    dataset = ManipulationSamples(data, config.data, seed=run.seed)
+    loader = make_loader(dataset, run.batch_size, run.seed, start, rt.rank, rt.world,
+                         config.data.workers, config.data.pin_memory, config.data.prefetch)
+    d_ddp = wrap_ddp(disc, rt)
+    scaler = rt.scaler()
+    monitor = TrainMonitor(out, run.steps, run.log_every, run.batch_size * rt.world, rt.main)
+    if rt.main:
+        out.mkdir(parents=True, exist_ok=True)
+        print(f"stage B: {len(dataset)} photos, {run.steps} steps from {start} "
+              f"({config.coarse_steps} coarse), batch {run.batch_size}×{rt.world} at "
+              f"{config.data.size}², device {rt.device}, VGG-19 {vgg_info['weights']}",
+              flush=True)
+    t0 = time.perf_counter()
+    last: dict[str, float] = {}
+    g_ddp, g_phase = None, None
+    batches = iter(loader)
+    for step in range(start + 1, run.steps + 1):
+        phase = config.phase(step)
+        if phase != g_phase:   # the coarse phase leaves the refiner unused: DDP must know
+            g_ddp, g_phase = wrap_ddp(gen_net, rt, find_unused=phase == "coarse"), phase
+        batch = {k: v.to(rt.device, non_blocking=True) for k, v in next(batches).items()}
+        x1, c1, m = batch["x1"], batch["c1"], batch["m"]
+        xwarp = make_xwarp(corr_net, sampler, config.warp, batch, generator)
+        with rt.autocast():
+            y, y_coarse = g_ddp(xwarp, c1, m, x1 * (1 - m), stage=1 if phase == "coarse" else 2)
+            f_x1 = vgg(x1, FEATURE_MATCHING.layers)
+            losses = {"l1_coarse": l1_loss(y_coarse, x1)}
+            if phase == "coarse":
+                losses["perceptual"] = feature_l1(vgg(y_coarse, FEATURE_MATCHING.layers), f_x1,
+                                                  FEATURE_MATCHING)
+            else:
+                comp = y * m + x1 * (1 - m)
+                losses["l1"] = l1_loss(y, x1)
+                losses["perceptual"] = feature_l1(vgg(y, FEATURE_MATCHING.layers), f_x1,
+                                                  FEATURE_MATCHING)
+                losses["adversarial"] = hinge_g_loss(d_ddp(comp, c1, m))
+            total = sum(getattr(w, k) * v for k, v in losses.items())
+        opt_g.zero_grad(set_to_none=True)
+        scaler.scale(total).backward()
+        scaler.step(opt_g)
+        if phase == "joint":
+            with rt.autocast():
+                logits = d_ddp(torch.cat([x1, comp.detach()]), torch.cat([c1, c1]),
+                               torch.cat([m, m]))
+                real, fake = logits.chunk(2)
+                d_loss = hinge_d_loss(real, fake)
+            opt_d.zero_grad(set_to_none=True)
+            scaler.scale(d_loss).backward()
+            scaler.step(opt_d)
+            losses["discriminator"] = d_loss
+        scaler.update()
+        last = {k: float(v.detach()) for k, v in losses.items()} | {"total": float(total.detach())}
+        monitor.add(last)
+        monitor.step_done(step, phase, force=step == run.steps)
+        if rt.main and (step % run.image_every == 0 or step == run.steps):
+            write_grid(out / "samples" / f"step_{step:08d}.png",
+                       [x1 * (1 - m), batch["x1s"], xwarp, y_coarse, y * m + x1 * (1 - m), x1])
+        if step % run.checkpoint_every == 0 or step == run.steps:
+            if rt.main:
+                metadata = {"stage": NAME, "step": step, "phase": phase,
+                            "config": config_dict(config), "vgg": vgg_info, "data": str(data),
+                            "correspondence_from": str(correspondence),
+                            "correspondence_metadata": corr_meta,
+                            "images_seen": step * run.batch_size * rt.world,
+                            "train_seconds": round(time.perf_counter() - t0, 1),
+                            "device": str(rt.device), "world_size": rt.world,
+                            "torch": torch.__version__}
+                save_training_state(
+                    out, step, {CORRESPONDENCE: (corr_cfg, corr_net),
+                                NAME: (config.network, unwrap(g_ddp)),
+                                "discriminator": (config.discriminator, unwrap(d_ddp))},
+                    [CORRESPONDENCE, NAME], {"opt_g": opt_g, "opt_d": opt_d}, generator,
+                    {"config": config_dict(config)}, metadata, run.keep)
+            rt.barrier()
+    return {"steps": run.steps, "start": start, "seconds": time.perf_counter() - t0,
+            "losses": last, "vgg": vgg_info, "generator": gen_net, "discriminator": disc}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_common_arguments(p)
+    p.add_argument("--correspondence", required=True, metavar="DIR_A",
+                   help="stage A output (a checkpoint with a 'correspondence' network)")
+    p.add_argument("--coarse-steps", type=int, metavar="N",
+                   help="steps of the first phase (coarse stage alone, L1 + perceptual)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    out = check_out(args.out, args.resume)
+    config = resolve_config(StageBConfig, args, out)
+    if args.coarse_steps is not None and not args.resume:
+        config = dataclasses.replace(config, coarse_steps=args.coarse_steps)
+        config = apply_overrides(config, args.set)   # --set still has the last word
+    if not 0 <= config.coarse_steps <= config.run.steps:
+        raise BadInputError(f"--coarse-steps must be in 0..{config.run.steps}, got "
+                            f"{config.coarse_steps}")
+    rt = setup_runtime(config.run.device, config.run.amp)
+    try:
+        summary = train_generator(config, args.data, args.correspondence, out, args.resume, rt)
+    finally:
+        rt.close()
+    if rt.main:
+        print(f"wrote {out} (networks '{CORRESPONDENCE}', '{NAME}') after {summary['steps']} "
+              f"steps in {summary['seconds']:.1f} s; try: python main.py edit --checkpoint {out}")
+    return 0
