@@ -20,6 +20,7 @@ from typing import Protocol
 
 import torch
 
+from inference.errors import BadInputError
 from inference.progress import CancelToken, ProgressFn
 
 
@@ -112,3 +113,35 @@ class FeatureProvider(Protocol):
     name: str
 
     def __call__(self, request: WarpRequest) -> FeatureMaps: ...
+
+
+# --- helpers shared by backends (added with the hrs / hrs-ms / dense backends) ------------------
+
+
+class MemoryBudgetError(BadInputError):
+    """A backend refused a request whose estimated memory exceeds its budget.
+
+    Raised *before* allocating, so nothing is lost; ``estimate_bytes`` and ``budget_bytes`` let a
+    caller (the benchmark, the GUI) report the case as ``out-of-memory`` / ``skipped`` and suggest
+    another backend. It is the user's to fix (choose another backend or a smaller working size),
+    hence a :class:`BadInputError`.
+    """
+
+    def __init__(self, backend: str, what: str, estimate_bytes: int, budget_bytes: int) -> None:
+        self.backend = backend
+        self.estimate_bytes = int(estimate_bytes)
+        self.budget_bytes = int(budget_bytes)
+        super().__init__(
+            f"{backend}: {what} needs about {estimate_bytes / 2**20:.0f} MiB, over the "
+            f"{budget_bytes / 2**20:.0f} MiB memory budget; use a sparse backend (hrs, hrs-ms) "
+            f"or a smaller working resolution"
+        )
+
+
+def channel_normalize(features: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """Zero mean and unit L2 norm over the channel axis at every location (paper 000, Eq. 1/3).
+
+    ``features`` is ``(C, H, W)`` or ``(B, C, H, W)``; the channel axis is ``-3``.
+    """
+    centred = features - features.mean(dim=-3, keepdim=True)
+    return centred / centred.norm(dim=-3, keepdim=True).clamp_min(eps)

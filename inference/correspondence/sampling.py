@@ -1,0 +1,252 @@
+"""Key index sampling (paper 000, section 3.2 and appendix B): PatchMatch-style sparse keys.
+
+For every query pixel ``q`` of the target and each of ``M`` particles, ``N`` iterations of
+
+1. **initialise** a search pool ``P_q = {t_q} ∪ {t_q + w·R_i, i < k}``, ``R_i ~ U[-1, 1]²``;
+2. **propagate** the pools of the 4 neighbours ``q'`` into ``P_q``; a neighbour's particle is
+   carried over with its displacement (``t_q' + (q - q')``), as in PatchMatch, so coherent
+   regions copy coherent pixels instead of one pixel repeated;
+3. **evaluate** ``t_q <- argmax_{t ∈ P_q} s_qt``;
+4. **accumulate** ``K_q <- K_q ∪ {t_q}``;
+
+giving ``|K_q| = M·N`` keys. Paper 000's customisations for local editing are built in: a large
+penalty on keys whose class differs from the query's, a window ``w`` decaying exponentially with
+the iteration, and extra propagate-evaluate rounds per iteration. Keys that are padding or excluded
+(``key_class == -1``, see :mod:`inference.correspondence.atlas`) score ``-inf`` and are never
+chosen: particles start on valid keys and the current particle is always in its own pool.
+
+Beyond the paper, particles are initialised uniformly among valid keys *of the query's class*
+(falling back to all valid keys when the class is absent from every source); the penalty makes
+any other initialisation a wasted iteration.
+
+``propagate="pools"`` (the default, the paper's step 2) scores ``5·(1+k)`` candidates per particle
+and iteration; ``"particles"`` first keeps the best of the own pool, then scores it against the 4
+neighbours' picks (PatchMatch's classic order, ``(1+k) + 5`` candidates): about 1.7× faster at
+equal warp PSNR on the toy scenes, and what ``hrs-ms`` uses.
+
+Everything runs on whole-image tensors: random pools are one ``torch.rand`` call, propagation is
+row/column shifts, evaluation walks bands of rows so that the largest intermediate, the gathered
+candidate features ``(rows·W, M·5(1+k), C)``, is bounded by ``chunk_size`` queries whatever the
+image size. Updates are Jacobi-style (all queries read the previous state), so results do not
+depend on the chunk size. Deterministic given the ``torch.Generator``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from inference.errors import BadInputError
+from inference.progress import CancelToken, ProgressFn
+
+_INVALID = float("-inf")
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    """Key index sampling hyper-parameters (paper defaults N = 15, M = 2)."""
+
+    iterations: int = 15            # N: accumulate one key per particle per iteration
+    particles: int = 2              # M
+    samples: int = 2                # k random samples in the window per particle per iteration
+    window_init: float = 0.5        # first window half-size as a fraction of the atlas long side
+    window_decay: float = 0.7       # w_n = window_init · L · decay^n ...
+    window_min: float = 1.0         # ... but never below this many pixels
+    extra_rounds: int = 1           # propagate-evaluate rounds after each iteration's evaluate
+    class_penalty: float = 10.0     # subtracted from s_qt across classes (s is in [-1, 1])
+    chunk_size: int = 8192          # queries per evaluation band (bounds peak memory)
+    class_aware_init: bool = True
+    # "pools": the paper's step 2, a query scores its own and its 4 neighbours' whole pools,
+    # 5·(1+k) candidates per particle. "particles": a query first picks the best of its own pool,
+    # then of its and its neighbours' picks: (1+k) + 5 candidates, PatchMatch's classic order.
+    propagate: Literal["pools", "particles"] = "pools"
+
+    def __post_init__(self) -> None:
+        for name in ("iterations", "particles", "chunk_size"):
+            if getattr(self, name) < 1:
+                raise BadInputError(f"sampler {name} must be >= 1, got {getattr(self, name)}")
+        if self.samples < 0 or self.extra_rounds < 0:
+            raise BadInputError(
+                f"sampler samples/extra_rounds must be >= 0, got {self.samples}/{self.extra_rounds}"
+            )
+        if self.propagate not in ("pools", "particles"):
+            raise BadInputError(f"propagate must be 'pools' or 'particles', got {self.propagate!r}")
+        if not 0.0 < self.window_decay <= 1.0:
+            raise BadInputError(f"window_decay must be in (0, 1], got {self.window_decay}")
+
+
+@dataclass
+class SampledKeys:
+    keys: torch.Tensor          # (K, H, W) int64 flat atlas indices, K = M·iterations
+    particles: torch.Tensor     # (M, 2, H, W) int64 final particles (y, x) in the atlas
+
+
+class KeyIndexSampler:
+    """Samples ``M·N`` keys per query; see the module docstring. Stateless apart from stats."""
+
+    def __init__(self, config: SamplerConfig | None = None) -> None:
+        self.config = config or SamplerConfig()
+        # Largest gathered-feature intermediate seen (elements); tests use it to check chunking.
+        self.max_chunk_elements = 0
+
+    @torch.no_grad()
+    def sample(
+        self,
+        target_features: torch.Tensor,      # (C, H, W) channel-normalised
+        target_labels: torch.Tensor,        # (H, W) int64
+        atlas_features: torch.Tensor,       # (C, Ha, Wa)
+        key_class: torch.Tensor,            # (Ha, Wa) int64, -1 = invalid key
+        generator: torch.Generator,
+        init: torch.Tensor | None = None,   # (M, 2, H, W) int64 starting particles (y, x)
+        window_px: float | None = None,     # first window half-size in pixels (overrides init)
+        iterations: int | None = None,
+        progress: ProgressFn | None = None,
+        cancel: CancelToken | None = None,
+    ) -> SampledKeys:
+        cfg = self.config
+        n_iter = cfg.iterations if iterations is None else iterations
+        c, h, w = target_features.shape
+        ha, wa = key_class.shape
+        m = cfg.particles
+        dev = target_features.device
+        # Row-major tables for flat gathers: (Ha·Wa, C) features and (Ha·Wa,) classes.
+        ux = atlas_features.reshape(c, ha * wa).t().contiguous()
+        kcls = key_class.reshape(-1).to(torch.int32).contiguous()
+        uc = target_features.reshape(c, h * w).t().contiguous()            # (H·W, C)
+        qcls = target_labels.to(dev, torch.int32).reshape(-1).contiguous()  # (H·W,)
+        if init is None:
+            ty, tx = self.random_init(qcls, kcls, wa, h, w, generator)
+        else:
+            ty = init[:, 0].permute(1, 2, 0).contiguous()
+            tx = init[:, 1].permute(1, 2, 0).contiguous()
+        ty, tx = ty.to(dev, torch.int64), tx.to(dev, torch.int64)          # (H, W, M)
+        t = ty * wa + tx                                                     # flat particles
+        ctx = _EvalContext(uc, qcls, ux, kcls, wa, cfg.class_penalty,
+                           max(1, cfg.chunk_size // w), self)
+        keys = torch.empty(h, w, m * n_iter, dtype=torch.int64, device=dev)
+        w0 = cfg.window_init * max(ha, wa) if window_px is None else window_px
+        for n in range(n_iter):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            win = max(cfg.window_min, w0 * cfg.window_decay**n)
+            # Initialise: pool = current particle + k random samples in the window.  (H, W, M, 1+k)
+            r = torch.rand((2, h, w, m, cfg.samples), generator=generator, device=dev)
+            off = r.mul_(2.0 * win).sub_(win).round_().long()
+            ty = torch.div(t, wa, rounding_mode="floor")
+            sy = (ty[..., None] + off[0]).clamp_(0, ha - 1)
+            sx = (t - ty * wa)[..., None].add(off[1]).clamp_(0, wa - 1)
+            pool = torch.cat([t[..., None], sy.mul_(wa).add_(sx)], dim=-1)
+            if cfg.propagate == "pools":
+                t = ctx.propagate_evaluate(pool)
+            else:
+                t = ctx.propagate_evaluate(ctx.evaluate(pool)[..., None])
+            for _ in range(cfg.extra_rounds):
+                t = ctx.propagate_evaluate(t[..., None])
+            keys[..., n * m:(n + 1) * m] = t                                 # accumulate
+            if progress is not None:
+                progress(n + 1, n_iter)
+        ty = torch.div(t, wa, rounding_mode="floor")
+        particles = torch.stack([ty, t - ty * wa], dim=-1).permute(2, 3, 0, 1).contiguous()
+        return SampledKeys(keys=keys.permute(2, 0, 1).contiguous(), particles=particles)
+
+    def random_init(
+        self, qcls: torch.Tensor, kcls: torch.Tensor, wa: int, h: int, w: int,
+        generator: torch.Generator,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Particles uniformly among valid keys, of the query's class where it exists."""
+        m = self.config.particles
+        qcls, kcls = qcls.long(), kcls.long()
+        valid = torch.nonzero(kcls >= 0).squeeze(1)                          # (V,)
+        if valid.numel() == 0:
+            raise BadInputError("no valid source pixel to copy from: every key is excluded")
+        u = torch.rand((h * w, m), generator=generator, device=kcls.device, dtype=torch.float64)
+        pick = (u * valid.numel()).long().clamp_(max=valid.numel() - 1)
+        if self.config.class_aware_init:
+            vcls = kcls[valid]
+            order = torch.argsort(vcls, stable=True)
+            valid = valid[order]
+            ncls = int(max(int(vcls.max()), int(qcls.max()))) + 1
+            counts = torch.bincount(vcls, minlength=ncls)
+            starts = torch.cumsum(counts, 0) - counts
+            n_q = counts[qcls][:, None]                                      # (H·W, 1)
+            first = starts[qcls][:, None]
+            in_class = torch.minimum(first + (u * n_q).long(), first + n_q - 1)
+            pick = torch.where(n_q > 0, in_class, pick)
+        flat = valid[pick].view(h, w, m)
+        ty = torch.div(flat, wa, rounding_mode="floor")
+        return ty, flat - ty * wa
+
+
+class _EvalContext:
+    """Propagate + evaluate over bands of rows; holds the flat tables of one sampling run.
+
+    Particles are flat atlas indices. A neighbour's particle carried over by ``q - q'`` is a flat
+    shift of ``±Wa`` or ``±1``; a ``±1`` shift at the atlas' left/right edge wraps to the next
+    row, which is merely a different (still scored, possibly invalid) candidate. Gather and score
+    buffers are allocated once and reused: fresh multi-megabyte tensors per band cost page faults.
+    """
+
+    def __init__(self, uc, qcls, ux, kcls, wa, penalty, rows, owner) -> None:
+        self.uc, self.qcls, self.ux, self.kcls = uc, qcls, ux, kcls
+        self.wa, self.penalty, self.rows, self.owner = wa, penalty, rows, owner
+        self.last = ux.shape[0] - 1
+        self._gbuf = ux.new_empty(0)
+        self._sbuf = ux.new_empty(0)
+
+    def _buffers(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._gbuf.shape[0] < n:
+            self._gbuf = self.ux.new_empty(n, self.ux.shape[1])
+            self._sbuf = self.ux.new_empty(n)
+        return self._gbuf[:n], self._sbuf[:n]
+
+    def propagate_evaluate(self, pool: torch.Tensor) -> torch.Tensor:
+        """Pools ``(H, W, M, P)`` flat -> best of own ∪ 4 neighbour pools, ``(H, W, M)``."""
+        h, w, m, p = pool.shape
+        dev = pool.device
+        wa = self.wa
+        new = torch.empty(h, w, m, dtype=torch.int64, device=dev)
+        for r0 in range(0, h, self.rows):
+            r1 = min(h, r0 + self.rows)
+            own = pool[r0:r1]
+            # Neighbour q' = q + d carries particle t' to q as t' + (q - q'); at the image
+            # border the missing neighbour is replaced by q itself (shift 0).
+            up = pool[r0 - 1:r1 - 1] + wa if r0 > 0 else torch.cat(
+                [pool[:1], pool[:r1 - 1] + wa])
+            down = pool[r0 + 1:r1 + 1] - wa if r1 < h else torch.cat(
+                [pool[r0 + 1:r1] - wa, pool[h - 1:h]])
+            left = torch.cat([own[:, :1], own[:, :-1] + 1], dim=1)
+            right = torch.cat([own[:, 1:] - 1, own[:, -1:]], dim=1)
+            cand = torch.cat([own, up, down, left, right], dim=-1).clamp_(0, self.last)
+            cand = cand.view(-1, m * 5 * p)                                  # (Q, M·5P)
+            scores = self.scores(r0 * w, r1 * w, cand).view(-1, m, 5 * p)
+            best = scores.argmax(dim=-1, keepdim=True)                       # (Q, M, 1)
+            new[r0:r1] = cand.view(-1, m, 5 * p).gather(-1, best).view(r1 - r0, w, m)
+        return new
+
+    def evaluate(self, pool: torch.Tensor) -> torch.Tensor:
+        """Pools ``(H, W, M, P)`` -> best of each query's own pool, ``(H, W, M)``."""
+        h, w, m, p = pool.shape
+        new = torch.empty(h, w, m, dtype=torch.int64, device=pool.device)
+        for r0 in range(0, h, self.rows):
+            r1 = min(h, r0 + self.rows)
+            cand = pool[r0:r1].clamp(0, self.last).view(-1, m * p)
+            best = self.scores(r0 * w, r1 * w, cand).view(-1, m, p).argmax(-1, keepdim=True)
+            new[r0:r1] = cand.view(-1, m, p).gather(-1, best).view(r1 - r0, w, m)
+        return new
+
+    def scores(self, q0: int, q1: int, cand: torch.Tensor) -> torch.Tensor:
+        """``s_qt`` with class penalty and validity for queries ``q0:q1``; cand ``(Q, K)``."""
+        q, k = cand.shape
+        idx = cand.reshape(-1)
+        gbuf, sbuf = self._buffers(q * k)
+        torch.index_select(self.ux, 0, idx, out=gbuf)                        # (Q·K, C)
+        self.owner.max_chunk_elements = max(self.owner.max_chunk_elements, gbuf.numel())
+        s = sbuf.view(q, k, 1)
+        torch.bmm(gbuf.view(q, k, -1), self.uc[q0:q1, :, None], out=s)
+        s = s.view(q, k)
+        kc = self.kcls.index_select(0, idx).view(q, k)
+        if self.penalty:
+            s.sub_((kc != self.qcls[q0:q1, None]).to(s.dtype), alpha=self.penalty)
+        return s.masked_fill_(kc < 0, _INVALID)

@@ -1,0 +1,1 @@
+"""Neural networks of the engine: SPADE blocks, correspondence feature networks, generator."""
