@@ -17,8 +17,14 @@ channel-normalised (zero mean, unit L2, as the learned features):
   (outside the edit mask), zero elsewhere. Known pixels then anchor their true match and
   propagation carries that displacement into the edited region.
 
-The measurements behind the weights are in :mod:`inference.correspondence.profiling`'s
-``feature_ablation`` and in the report of issue 3.
+Measured with ``python -m inference.correspondence.profiling --ablation --size 256 --seeds 0,1
+--backends hrs-ms dense`` (toy scenes, labels-only target, mean PSNR over flip/translate/scale,
+hrs-ms): default 27.7 dB; without region position 24.4; without boundary distance 24.2; with a
+signed (not mirrored) ``u`` 23.3 (flips collapse); cut regions without position 25.4 (better on
+translate, much worse on flip), with full position 27.6; without class code or context ±0.1 (the
+sampler's class penalty already separates classes). Colour is off by default: with the target
+known outside a hole it gains ~3 dB outside but inside the hole it is +0.2 dB on translate/scale
+and -4 dB on flips.
 """
 
 from __future__ import annotations
@@ -71,7 +77,7 @@ class SemanticFeatures:
         n = cfg.class_dims * (2 if cfg.context_weight else 1)
         n += (3 if cfg.position_mirror else 4) * len(cfg.position_frequencies)
         n += 2 * len(cfg.boundary_frequencies)
-        return n + (4 if cfg.colour_weight else 0)
+        return n + (8 if cfg.colour_weight else 0)
 
     def __call__(self, request: WarpRequest) -> FeatureMaps:
         sources = [self.describe(s.labels, s.image, None) for s in request.sources]
@@ -111,14 +117,17 @@ class SemanticFeatures:
 
     def _colour(self, image, known, h: int, w: int) -> np.ndarray:
         if image is None:
-            return np.zeros((h, w, 4), np.float32)
+            return np.zeros((h, w, 8), np.float32)
         img = image.detach().cpu().float().numpy().transpose(1, 2, 0)        # (H, W, 3)
         k = 2 * self.config.colour_radius + 1
         mean = cv2.blur(img, (k, k), borderType=cv2.BORDER_REFLECT)
         grey = img.mean(axis=-1)
         var = cv2.blur(grey * grey, (k, k)) - cv2.blur(grey, (k, k)) ** 2
         stats = np.concatenate([mean - 0.5, np.sqrt(np.maximum(var, 0))[..., None] * 4], -1)
-        col = _unit(stats.astype(np.float32))
+        # Each statistic and its negation: the group sums to zero at every pixel, so the final
+        # per-pixel mean subtraction does not leak colour into the other groups' scores (which
+        # would bias hole pixels, whose colour group is zero, towards some keys).
+        col = _unit(np.concatenate([stats, -stats], -1).astype(np.float32))
         if known is not None:
             col = col * known.detach().cpu().numpy()[..., None].astype(np.float32)
         return col

@@ -227,7 +227,7 @@ def _whole(image: np.ndarray, working_size: int) -> CropWindow:
 
 
 def _tensor(rgb: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255.0
+    return torch.from_numpy(np.array(rgb, copy=True)).permute(2, 0, 1).float() / 255.0
 
 
 def _labels(labels: np.ndarray) -> torch.Tensor:
