@@ -94,6 +94,15 @@ class Checkpoint:
         module.load_state_dict(weights, strict=True)
         return module
 
+    def build(self, name: str, config_cls: type, module_cls: type, hint: str = ""
+              ) -> torch.nn.Module:
+        """Network ``name`` rebuilt from its config and loaded strictly, in eval mode."""
+        if not self.has(name):
+            raise CheckpointError(
+                f"checkpoint {self.path} has no {name!r} network (it has {sorted(self.networks)})"
+                + (f"; {hint}" if hint else ""))
+        return self.load_into(name, module_cls(self.config(name, config_cls))).eval()
+
     def _entry(self, name: str) -> dict[str, Any]:
         if name not in self.networks:
             raise CheckpointError(

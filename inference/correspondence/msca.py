@@ -218,9 +218,5 @@ def load_network(checkpoint: str) -> MSCANetwork:
     """The trained MSCA network from a checkpoint (network ``msca``)."""
     from inference.checkpoint import load_checkpoint
 
-    ckpt = load_checkpoint(checkpoint)
-    if not ckpt.has(CHECKPOINT_NAME):
-        raise CheckpointError(f"checkpoint {ckpt.path} has no {CHECKPOINT_NAME!r} network "
-                              f"(it has {sorted(ckpt.networks)}); {NEEDS_WEIGHTS}")
-    net = MSCANetwork(ckpt.config(CHECKPOINT_NAME, MSCAConfig))
-    return ckpt.load_into(CHECKPOINT_NAME, net)
+    return load_checkpoint(checkpoint).build(CHECKPOINT_NAME, MSCAConfig, MSCANetwork,
+                                             NEEDS_WEIGHTS)

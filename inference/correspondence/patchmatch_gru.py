@@ -305,9 +305,5 @@ def load_refiner(checkpoint: str) -> ConvGRURefiner:
     """The trained ConvGRU refiner from a checkpoint folder (network ``patchmatch_gru``)."""
     from inference.checkpoint import load_checkpoint
 
-    ckpt = load_checkpoint(checkpoint)
-    if not ckpt.has(CHECKPOINT_NAME):
-        raise CheckpointError(f"checkpoint {ckpt.path} has no {CHECKPOINT_NAME!r} network "
-                              f"(it has {sorted(ckpt.networks)})")
-    refiner = ConvGRURefiner(ckpt.config(CHECKPOINT_NAME, ConvGRURefinerConfig))
-    return ckpt.load_into(CHECKPOINT_NAME, refiner)
+    return load_checkpoint(checkpoint).build(CHECKPOINT_NAME, ConvGRURefinerConfig,
+                                             ConvGRURefiner)

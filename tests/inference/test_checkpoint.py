@@ -106,3 +106,13 @@ def test_hub_missing_offline_gives_actionable_message(tmp_path, monkeypatch):
         load_checkpoint("hf:org/missing@abc")
     with pytest.raises(CheckpointError, match="expected hf:ORG/REPO"):
         load_checkpoint("hf:just-a-name")
+
+
+def test_build_rebuilds_or_names_the_missing_network(tmp_path):
+    _cfg, net = _save(tmp_path / "b")
+    ck = load_checkpoint(tmp_path / "b")
+    built = ck.build("tiny", TinyConfig, Tiny)
+    assert not built.training
+    torch.testing.assert_close(built.conv.weight, net.conv.weight)
+    with pytest.raises(CheckpointError, match=r"no 'msca' network \(it has \['tiny'\]\); train it"):
+        ck.build("msca", TinyConfig, Tiny, hint="train it")
