@@ -39,8 +39,8 @@ class EngineModels:
         if ck.has(GENERATOR):
             from inference.networks.generator import GeneratorConfig, ManipulationGenerator
 
-            gen = ManipulationGenerator(ck.config(GENERATOR, GeneratorConfig))
-            models.generator = ck.load_into(GENERATOR, gen).eval().to(device)
+            gen = ck.build(GENERATOR, GeneratorConfig, ManipulationGenerator)
+            models.generator = gen.to(device)
         if ck.has(CORRESPONDENCE):
             from inference.correspondence.learned import LearnedFeatures
             from inference.networks.correspondence_net import (
@@ -48,9 +48,8 @@ class EngineModels:
                 CorrespondenceNetConfig,
             )
 
-            net = CorrespondenceNet(ck.config(CORRESPONDENCE, CorrespondenceNetConfig))
-            ck.load_into(CORRESPONDENCE, net)
-            models.feature_provider = LearnedFeatures(net.eval(), device=device)
+            net = ck.build(CORRESPONDENCE, CorrespondenceNetConfig, CorrespondenceNet)
+            models.feature_provider = LearnedFeatures(net, device=device)
         if ck.path.joinpath("onnx").is_dir():
             models.onnx_dir = str(ck.path / "onnx")
         return models
