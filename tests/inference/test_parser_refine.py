@@ -13,21 +13,7 @@ from inference.parser.refine import (
     guided_argmax,
     upsample_argmax,
 )
-
-
-def _boundary(labels: np.ndarray) -> np.ndarray:
-    b = np.zeros(labels.shape, bool)
-    b[:, :-1] |= labels[:, :-1] != labels[:, 1:]
-    b[:-1, :] |= labels[:-1, :] != labels[1:, :]
-    return b
-
-
-def boundary_f(pred: np.ndarray, gt: np.ndarray, tol: int = 2) -> float:
-    bp, bg = _boundary(pred), _boundary(gt)
-    dg = cv2.distanceTransform((~bg).astype(np.uint8), cv2.DIST_L2, 5)
-    dp = cv2.distanceTransform((~bp).astype(np.uint8), cv2.DIST_L2, 5)
-    p, r = (dg[bp] <= tol).mean(), (dp[bg] <= tol).mean()
-    return float(2 * p * r / (p + r))
+from training.parser_eval import boundary_f
 
 
 def textured_scene(size: int = 256, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -28,16 +28,6 @@ from training.losses import (
 from training.losses.vgg import VGG19Features
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: on a shared 2-core machine two spinning OpenMP threads make small
-    convolutions up to 100× slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def vgg():
     net, info = load_vgg19("random")

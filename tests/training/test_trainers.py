@@ -17,17 +17,6 @@ from training.configs import apply_overrides, config_dict, config_from_dict
 from training.synth import write_dataset
 from training.trainers.correspondence import StageAConfig, train_correspondence
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: on a shared 2-core machine two spinning OpenMP threads make small
-    convolutions up to 100× slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 TINY = ["--size", "32", "--batch-size", "2", "--model-size", "tiny", "--workers", "0",
         "--vgg", "random", "--set", "warp.iterations=3", "--log-every", "1"]
 

@@ -7,6 +7,7 @@ else the classical no-checkpoint path). Every method is scored on the same edit 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -85,8 +86,7 @@ def telea(case: EvalCase, mask: np.ndarray) -> np.ndarray:
 def relayout_method(backend: str, models: EngineModels, settings: EditSettings
                     ) -> Callable[[EvalCase, np.ndarray], np.ndarray]:
     def run(case: EvalCase, mask: np.ndarray) -> np.ndarray:
-        st = EditSettings(**{**settings.__dict__, "warp": backend,
-                             "reconstruction": case.reconstruction})
+        st = dataclasses.replace(settings, warp=backend, reconstruction=case.reconstruction)
         return LayoutEditor(st, models).edit(case.image, case.edited_labels, case.labels,
                                              case.user_mask).image
     return run
