@@ -76,21 +76,7 @@ class Checkpoint:
     def load_into(self, name: str, module: torch.nn.Module) -> torch.nn.Module:
         """Load the weights of ``name`` into ``module`` strictly, naming any mismatch."""
         weights = self.state_dict(name)
-        expected = module.state_dict()
-        missing = sorted(set(expected) - set(weights))
-        extra = sorted(set(weights) - set(expected))
-        if missing or extra:
-            raise CheckpointError(
-                f"checkpoint {self.path}: {name!r} weights do not match the network "
-                f"(missing {missing[:5]}{'…' if len(missing) > 5 else ''}, "
-                f"unexpected {extra[:5]}{'…' if len(extra) > 5 else ''})"
-            )
-        for key, tensor in weights.items():
-            if tuple(tensor.shape) != tuple(expected[key].shape):
-                raise CheckpointError(
-                    f"checkpoint {self.path}: {name!r} weight {key} has shape "
-                    f"{tuple(tensor.shape)}, the network expects {tuple(expected[key].shape)}"
-                )
+        check_state_dict(module, weights, f"checkpoint {self.path}: {name!r}")
         module.load_state_dict(weights, strict=True)
         return module
 
@@ -109,6 +95,26 @@ class Checkpoint:
                 f"checkpoint {self.path} has no network {name!r} (it has {sorted(self.networks)})"
             )
         return self.networks[name]
+
+
+def check_state_dict(module: torch.nn.Module, weights: dict[str, torch.Tensor],
+                     what: str) -> None:
+    """Raise :class:`CheckpointError` naming the mismatch unless ``weights`` fit ``module``."""
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(weights))
+    extra = sorted(set(weights) - set(expected))
+    if missing or extra:
+        raise CheckpointError(
+            f"{what} weights do not match the network "
+            f"(missing {missing[:5]}{'…' if len(missing) > 5 else ''}, "
+            f"unexpected {extra[:5]}{'…' if len(extra) > 5 else ''})"
+        )
+    for key, tensor in weights.items():
+        if tuple(tensor.shape) != tuple(expected[key].shape):
+            raise CheckpointError(
+                f"{what} weight {key} has shape {tuple(tensor.shape)}, "
+                f"the network expects {tuple(expected[key].shape)}"
+            )
 
 
 def _tuples(value: Any) -> Any:

@@ -11,8 +11,9 @@ from collections.abc import Mapping
 
 import torch
 
+from inference.checkpoint import check_state_dict
 from inference.correspondence.base import FeatureMaps, WarpRequest
-from inference.errors import CheckpointError, LabelMapError
+from inference.errors import LabelMapError
 from inference.networks.correspondence_net import CorrespondenceNet, CorrespondenceNetConfig
 
 
@@ -30,16 +31,7 @@ class LearnedFeatures:
                         state_dict: Mapping[str, torch.Tensor],
                         device: torch.device | str = "cpu") -> LearnedFeatures:
         net = CorrespondenceNet(config)
-        own = net.state_dict()
-        missing = sorted(set(own) - set(state_dict))
-        unexpected = sorted(set(state_dict) - set(own))
-        if missing or unexpected:
-            raise CheckpointError(f"correspondence weights do not match the config: missing "
-                                  f"{missing[:3]}, unexpected {unexpected[:3]}")
-        for k, v in state_dict.items():
-            if tuple(v.shape) != tuple(own[k].shape):
-                raise CheckpointError(f"correspondence weight {k!r} has shape {tuple(v.shape)}, "
-                                      f"the config expects {tuple(own[k].shape)}")
+        check_state_dict(net, dict(state_dict), "correspondence")
         net.load_state_dict(dict(state_dict))
         return cls(net, device)
 
