@@ -57,55 +57,6 @@ def measure(name: str, size: int, repeats: int = 3, device: str = "cpu",
             "warp_psnr": sum(scores) / len(scores)}
 
 
-# Feature-group ablations of :class:`SemanticFeatureConfig` (each removes or changes one thing).
-ABLATIONS: dict[str, dict[str, Any]] = {
-    "default": {},
-    "no class code": {"class_weight": 0.0},
-    "no region position": {"position_frequencies": ()},
-    "signed u (no mirror)": {"position_mirror": False},
-    "cut regions: no position": {"cut_trust": 0.0},
-    "cut regions: full position": {"cut_trust": 1.0},
-    "no boundary distance": {"boundary_frequencies": ()},
-    "no context": {"context_weight": 0.0},
-    "colour (target known outside a hole)": {"colour_weight": 0.5},
-}
-
-
-def feature_ablation(size: int = 256, seeds: tuple[int, ...] = (0, 1, 2),
-                     backends: tuple[str, ...] = ("hrs-ms", "dense"),
-                     ablations: dict[str, dict[str, Any]] | None = None,
-                     ) -> list[dict[str, Any]]:
-    """Warp PSNR per transform for each feature ablation. For the colour rows the target photo
-    is given outside a central square hole (as in editing) and PSNR is scored inside the hole;
-    every other row is labels-only on the target side and scored everywhere valid."""
-    from inference.correspondence.features import SemanticFeatureConfig, SemanticFeatures
-
-    rows = []
-    for label, overrides in (ablations or ABLATIONS).items():
-        provider = SemanticFeatures(SemanticFeatureConfig(**overrides))
-        with_colour = bool(overrides.get("colour_weight"))
-        for name in backends:
-            backend = create_backend(name)
-            scores: dict[str, list[float]] = {}
-            for seed in seeds:
-                for transform in TRANSFORMS:
-                    pair = make_pair(seed, size, transform)
-                    valid = pair.valid
-                    if with_colour:
-                        known = torch.ones(size, size, dtype=torch.bool)
-                        known[size // 4:3 * size // 4, size // 4:3 * size // 4] = False
-                        pair.request.target_image = pair.target_image
-                        pair.request.target_known = known
-                        valid = valid & ~known
-                    res = backend.warp_with_features(pair.request, provider(pair.request))
-                    scores.setdefault(transform, []).append(
-                        psnr(res.warped, pair.target_image, valid))
-            mean = {t: sum(v) / len(v) for t, v in scores.items()}
-            rows.append({"features": label, "backend": name, **mean,
-                         "mean": sum(mean.values()) / len(mean)})
-    return rows
-
-
 def peak_memory_mb(name: str, size: int, device: str = "cpu", **config: Any) -> float | None:
     """Peak extra memory (MiB) of one warp, measured in a fresh subprocess; None if refused."""
     code = ("import json,sys; from inference.correspondence.profiling import _peak_child; "
@@ -155,16 +106,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="backend config override, e.g. --set iterations=5")
-    ap.add_argument("--ablation", action="store_true",
-                    help="feature-group ablation table instead of timings")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.ablation:
-        seeds = tuple(int(s) for s in args.seeds.split(","))
-        for row in feature_ablation(args.size[0], seeds, tuple(args.backends)):
-            print(json.dumps(row), flush=True)
-        return
     config = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
     seeds = tuple(int(s) for s in args.seeds.split(","))
     for size in args.size:

@@ -1,4 +1,5 @@
-"""Hand-made semantic features: normalisation, region coordinates, equivariance, colour."""
+"""Hand-made semantic features: normalisation, region coordinates, boundary geometry, invariance
+under translation and flips, colour."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from inference.correspondence.base import WarpRequest, WarpSource
 from inference.correspondence.features import (
     SemanticFeatureConfig,
     SemanticFeatures,
+    boundary_geometry,
     region_coordinates,
 )
 
@@ -27,12 +29,27 @@ def test_region_coordinates_are_per_component_and_normalised():
     lab = np.zeros((10, 20), np.uint8)
     lab[2:6, 1:5] = 3                    # two separate components of class 3
     lab[2:6, 11:19] = 3
-    u, v, dist = region_coordinates(lab)
+    u, v = region_coordinates(lab)
     np.testing.assert_allclose(u[3, 1:5], (np.arange(4) + 0.5) / 4)
     np.testing.assert_allclose(u[3, 11:19], (np.arange(8) + 0.5) / 8)
     np.testing.assert_allclose(v[2:6, 2], (np.arange(4) + 0.5) / 4)
-    assert (dist > 0).all() and (dist <= 1).all()
-    assert dist[3, 14] > dist[3, 11]     # deeper inside the region
+    # class 0 touches the frame on every side: its coordinates are pulled to the centre
+    assert np.all(u[lab == 0] == 0.5) and np.all(v[lab == 0] == 0.5)
+    u_half, _ = region_coordinates(lab, cut_trust=0.5)
+    assert u_half[0, 0] == 0.5 + 0.5 * (0.5 / 20 - 0.5)
+
+
+def test_boundary_geometry_points_at_the_nearest_real_boundary():
+    lab = np.zeros((12, 30), np.uint8)
+    lab[:, 20:] = 5                      # one vertical boundary between columns 19 and 20
+    dist, dy, dx = boundary_geometry(lab)
+    assert dist[4, 19] == 0 and dist[4, 20] == 0            # both sides of the boundary
+    np.testing.assert_allclose(dist[4, :20], np.arange(19, -1, -1), atol=0.05)
+    assert np.all(dy[:, :19] == 0) and np.all(dx[:, :19] > 0) and np.all(dx[:, 21:] < 0)
+    np.testing.assert_array_equal(dx[7, :20], np.arange(19, -1, -1))
+    # the frame is not a boundary: with none inside, the distance is the long side
+    d0, y0, x0 = boundary_geometry(np.zeros((6, 9), np.uint8))
+    assert np.all(d0 == 9) and not y0.any() and not x0.any()
 
 
 def test_object_features_move_with_the_object():
@@ -40,11 +57,49 @@ def test_object_features_move_with_the_object():
     b = torch.zeros(32, 32, dtype=torch.int64)
     a[4:12, 5:15] = 7
     b[14:22, 15:25] = 7                  # the same object translated by (10, 10)
-    cfg = SemanticFeatureConfig(context_weight=0.0)   # context sees the surroundings: left out
+    cfg = SemanticFeatureConfig(frame_weight=0.0)    # the one group tied to the frame: left out
     fa = SemanticFeatures(cfg).describe(a)
     fb = SemanticFeatures(cfg).describe(b)
     torch.testing.assert_close(fa[:, 4:12, 5:15], fb[:, 14:22, 15:25])
     assert not torch.allclose(fa[:, 4:12, 5:15], fb[:, 4:12, 5:15])
+
+
+def test_regions_cut_by_the_frame_keep_their_features_under_translation_and_flip():
+    """A wide scene cropped at two offsets, and mirrored: away from the frame every pixel's
+    feature equals that of its true source pixel (the translation-invariant groups)."""
+    g = np.random.default_rng(3)
+    scene = np.zeros((48, 120), np.int64)
+    scene[30:] = 9                                         # ground, cut by the frame
+    for x0 in g.integers(5, 100, 6):                       # trees standing on it
+        scene[18:30, x0:x0 + 6] = 4
+    crop_a = torch.from_numpy(scene[:, 10:90].copy())
+    crop_b = torch.from_numpy(scene[:, 25:105].copy())     # the same scene shifted by 15
+    prov = SemanticFeatures(SemanticFeatureConfig(frame_weight=0.0))
+    fa, fb = prov.describe(crop_a), prov.describe(crop_b)
+    r = max(1, round(prov.config.context_radii[-1] * 80))  # widest context box half-size
+    inner = slice(15 + r + 1, 80 - r - 1)                  # away from both frames
+    shifted = slice(inner.start - 15, inner.stop - 15)
+    torch.testing.assert_close(fa[:, 10:38, inner], fb[:, 10:38, shifted], atol=1e-5, rtol=0)
+    diff = (prov.describe(torch.flip(crop_a, dims=[1])) - torch.flip(fa, dims=[2])).abs()
+    # Only where two boundary pixels are equally near can the direction differ (the distance
+    # transform breaks ties in scan order, which the flip reverses); this blocky scene has many.
+    # Channel normalisation spreads such a difference over all channels, so compare pixels.
+    same = diff.amax(0) < 1e-5
+    assert same.float().mean() > 0.97
+    dist, _, _ = boundary_geometry(torch.flip(crop_a, dims=[1]).numpy().astype(np.uint8))
+    ties = ~same.numpy()
+    assert np.all(dist[ties] > 0)                  # never on a boundary pixel itself
+
+
+def test_frame_position_breaks_ties_between_otherwise_identical_pixels():
+    lab = torch.zeros(24, 40, dtype=torch.int64)
+    lab[16:] = 9                                           # a straight horizon: a sky row
+    no_frame = SemanticFeatures(SemanticFeatureConfig(frame_weight=0.0)).describe(lab)
+    default = SemanticFeatures().describe(lab)             # features are the same along it
+    torch.testing.assert_close(no_frame[:, 4, 12], no_frame[:, 4, 20], atol=1e-6, rtol=0)
+    assert (default[:, 4, 12] - default[:, 4, 20]).abs().max() > 1e-3
+    flipped = SemanticFeatures().describe(torch.flip(lab, dims=[1]))
+    torch.testing.assert_close(flipped, torch.flip(default, dims=[2]), atol=1e-5, rtol=0)
 
 
 def test_unknown_target_pixels_carry_no_colour():

@@ -131,3 +131,19 @@ def test_bad_arguments_exit_2_with_one_line(args):
 def test_cuda_without_a_gpu_is_bad_input():
     proc = _main("--device", "cuda", "--resolutions", "32")
     assert proc.returncode == 2 and "no CUDA device" in proc.stderr
+
+
+def test_feature_ablation_rows_and_hole_scoring(tmp_path):
+    from training.bench.ablation import feature_ablation, main, markdown
+
+    ablations = {"default": {}, "no context": {"context_weight": 0.0},
+                 "colour": {"colour_weight": 0.5}}
+    rows = feature_ablation(size=48, seeds=(0,), backends=("hrs-ms",), ablations=ablations)
+    assert [r["features"] for r in rows] == list(ablations)
+    assert rows[0]["channels"] - rows[1]["channels"] == 12     # 3 radii × 4 code dims
+    for r in rows:
+        assert all(5.0 < r[k] < 80.0 for k in (*TRANSFORMS, "pooled"))
+    assert markdown(rows).count("\n") == len(rows) + 1
+    out = tmp_path / "abl.json"
+    main(["--size", "32", "--seeds", "0", "--backends", "dense", "--json", str(out)])
+    assert len(json.loads(out.read_text())) == 12                # every ablation, one backend
