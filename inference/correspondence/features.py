@@ -60,8 +60,9 @@ class SemanticFeatureConfig:
 
     class_dims: int = 4
     class_weight: float = 1.0
-    position_frequencies: tuple[float, ...] = (1.0,)
-    position_weight: float = 1.0
+    position_frequencies: tuple[float, ...] = (1.0, 2.0)
+    position_weight: float = 1.0     # regions cut by the frame
+    whole_weight: float = 5.0        # regions the frame does not cut (objects)
     position_mirror: bool = True     # encode u evenly about the region centre (flip invariant)
     cut_trust: float = 0.0           # position kept for regions cut by the frame (0..1)
     boundary_wavelengths: tuple[float, ...] = (1 / 64, 1 / 16, 1 / 4)   # of the long side
@@ -92,8 +93,8 @@ class SemanticFeatures:
         cfg = self.config
         spec = [
             ("class", cfg.class_dims if cfg.class_weight else 0),
-            ("position", ((1 if cfg.position_mirror else 2) + 2) * len(cfg.position_frequencies)
-             if cfg.position_weight else 0),
+            ("position", ((1 if cfg.position_mirror else 2) + 4) * len(cfg.position_frequencies)
+             if cfg.position_weight or cfg.whole_weight else 0),
             ("boundary", 2 * len(cfg.boundary_wavelengths) if cfg.boundary_weight else 0),
             ("direction", 2 if cfg.direction_weight else 0),
             ("frame", 3 * len(cfg.frame_frequencies) if cfg.frame_weight else 0),
@@ -123,7 +124,9 @@ class SemanticFeatures:
         h, w = lab.shape
         long_side = max(h, w)
         codes = self._codes[lab]                                            # (H, W, D)
-        geometry = boundary_geometry(lab) if cfg.boundary_weight or cfg.direction_weight else None
+        geometry = (boundary_geometry(lab)
+                    if cfg.boundary_weight or cfg.direction_weight or cfg.position_weight
+                    or cfg.whole_weight else None)
         out = np.empty((self.channels, h, w), np.float32)
         c0 = 0
         for name, n in self._groups():
@@ -133,11 +136,15 @@ class SemanticFeatures:
                 g[:] = codes.transpose(2, 0, 1)                              # unit already
                 g *= cfg.class_weight
             elif name == "position":
-                u, v = region_coordinates(lab, cfg.cut_trust)
-                fu = (_mirror_fourier(u, cfg.position_frequencies) if cfg.position_mirror
-                      else _fourier(u, cfg.position_frequencies))
-                g[:len(fu)], g[len(fu):] = fu, _fourier(v, cfg.position_frequencies)
-                _scale_to_(g, cfg.position_weight)
+                u, v, whole = region_coordinates(lab, cfg.cut_trust, with_whole=True)
+                f = cfg.position_frequencies
+                fu = _mirror_fourier(u, f) if cfg.position_mirror else _fourier(u, f)
+                # distance to the boundary relative to the region's deepest: scale invariant,
+                # but only trustworthy where the frame does not cut the region
+                rel = geometry[0] / np.maximum(region_peak(lab, geometry[0]), 1.0)
+                g[:] = np.concatenate([fu, _fourier(v, f), _fourier(rel, f) * whole[None]])
+                _scale_to_(g, 1.0)
+                g *= np.where(whole > 0, cfg.whole_weight, cfg.position_weight)[None]
             elif name == "boundary":
                 freqs = tuple(1.0 / wl for wl in cfg.boundary_wavelengths)
                 g[:] = _fourier(geometry[0] / long_side, freqs, scale=2.0)
@@ -181,8 +188,7 @@ class SemanticFeatures:
         return col
 
 
-def region_coordinates(labels: np.ndarray, cut_trust: float = 0.0
-                       ) -> tuple[np.ndarray, np.ndarray]:
+def region_coordinates(labels: np.ndarray, cut_trust: float = 0.0, with_whole: bool = False):
     """Per pixel ``u, v`` in (0, 1): its position in its connected region's bounding box.
 
     A region cut by the image's left or right edge has no trustworthy horizontal extent, so its
@@ -193,6 +199,7 @@ def region_coordinates(labels: np.ndarray, cut_trust: float = 0.0
     h, w = labels.shape
     u = np.empty((h, w), np.float32)
     v = np.empty((h, w), np.float32)
+    whole = np.empty((h, w), np.float32)
     for cls in np.unique(labels):
         _, cc, stats, _ = cv2.connectedComponentsWithStats(
             (labels == cls).astype(np.uint8), connectivity=4, ltype=cv2.CV_32S)
@@ -206,7 +213,20 @@ def region_coordinates(labels: np.ndarray, cut_trust: float = 0.0
         uu, vv = (xs - left + 0.5) / cw, (ys - top + 0.5) / ch
         u[inside] = np.where(cut_x, 0.5 + cut_trust * (uu - 0.5), uu)
         v[inside] = np.where(cut_y, 0.5 + cut_trust * (vv - 0.5), vv)
-    return u, v
+        whole[inside] = ~(cut_x | cut_y)
+    return (u, v, whole) if with_whole else (u, v)
+
+
+def region_peak(labels: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """Per pixel: the largest ``dist`` in its connected class region."""
+    out = np.empty_like(dist)
+    for cls in np.unique(labels):
+        n, cc = cv2.connectedComponents((labels == cls).astype(np.uint8), connectivity=4)
+        inside = cc > 0
+        peak = np.zeros(n, np.float32)
+        np.maximum.at(peak, cc[inside], dist[inside])
+        out[inside] = peak[cc[inside]]
+    return out
 
 
 def boundary_geometry(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
