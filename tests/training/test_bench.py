@@ -134,16 +134,17 @@ def test_cuda_without_a_gpu_is_bad_input():
 
 
 def test_feature_ablation_rows_and_hole_scoring(tmp_path):
-    from training.bench.ablation import feature_ablation, main, markdown
+    from training.bench.ablation import ABLATIONS, feature_ablation, main, markdown
 
     ablations = {"default": {}, "no context": {"context_weight": 0.0},
                  "colour": {"colour_weight": 0.5}}
     rows = feature_ablation(size=48, seeds=(0,), backends=("hrs-ms",), ablations=ablations)
     assert [r["features"] for r in rows] == list(ablations)
     assert rows[0]["channels"] - rows[1]["channels"] == 12     # 3 radii × 4 code dims
+    assert math.isfinite(rows[0]["object"])
     for r in rows:
-        assert all(5.0 < r[k] < 80.0 for k in (*TRANSFORMS, "pooled"))
+        assert all(5.0 < r[k] < 80.0 for k in (*TRANSFORMS, "pooled", "object"))
     assert markdown(rows).count("\n") == len(rows) + 1
     out = tmp_path / "abl.json"
     main(["--size", "32", "--seeds", "0", "--backends", "dense", "--json", str(out)])
-    assert len(json.loads(out.read_text())) == 12                # every ablation, one backend
+    assert len(json.loads(out.read_text())) == len(ABLATIONS)

@@ -5,10 +5,12 @@
 
 Each row changes one thing in :class:`~inference.correspondence.features.SemanticFeatureConfig`
 and reports the pooled warp PSNR (dB) per transform and over the whole set (``pooled``), as in
-``main.py bench``. ``--seeds 0,1`` means the bench sets of first scene seed 0 and 3 (every set
-takes three consecutive scenes), so six cases. Rows are labels-only on the target side, except
-the ``colour`` row, where the target photo is given outside a central square hole (as when
-editing) and the warp is scored inside the hole only.
+``main.py bench``, and on ``object``: the editor's typical edit, one object the frame does not cut
+scaled by 1.3 about its centre (:func:`object_scale_case`; scored inside the grown object).
+``--seeds 0,1`` means the bench sets of first scene seed 0 and 3 (every set takes three
+consecutive scenes), so six cases, and the object cases of scenes 0..3. Rows are labels-only
+on the target side, except the ``colour`` row, where the target photo is given outside a
+central square hole (as when editing) and the warp is scored inside the hole only.
 """
 
 from __future__ import annotations
@@ -17,18 +19,25 @@ import argparse
 import json
 from typing import Any
 
+import cv2
+import numpy as np
 import torch
 
 from inference.correspondence import create_backend
+from inference.correspondence.base import WarpRequest, WarpSource
 from inference.correspondence.features import SemanticFeatureConfig, SemanticFeatures
 from inference.imageio import atomic_write_bytes
 from training.bench.cases import TRANSFORMS, BenchCase, make_cases, pooled_psnr, squared_error
+from training.synth import generate_scene
+
+OBJECT_SCALE = 1.3
 
 # Each removes or changes one thing relative to the defaults.
 ABLATIONS: dict[str, dict[str, Any]] = {
     "default": {},
     "no class code": {"class_weight": 0.0},
-    "no region position": {"position_weight": 0.0},
+    "no region position": {"position_weight": 0.0, "whole_weight": 0.0},
+    "objects: weak region position (1)": {"whole_weight": 1.0},
     "signed u (no mirror)": {"position_mirror": False},
     "cut regions keep half their position": {"cut_trust": 0.5},
     "no boundary distance": {"boundary_weight": 0.0},
@@ -52,6 +61,42 @@ def _with_hole(case: BenchCase) -> BenchCase:
     return case
 
 
+def object_scale_case(seed: int, size: int) -> BenchCase | None:
+    """The largest object of scene ``seed`` that the frame does not cut, grown ×1.3 in the
+    target layout; the truth is the source sampled at ``c + (q - c) / 1.3`` (nearest pixel).
+    ``None`` when the scene has no such object small enough to grow."""
+    rgb, lab = generate_scene(seed, size)
+    best = None
+    for cls in np.unique(lab):
+        n, cc, stats, cents = cv2.connectedComponentsWithStats(
+            (lab == cls).astype(np.uint8), connectivity=4)
+        for i in range(1, n):
+            x, y, w, h, area = stats[i]
+            inside = x > 0 and y > 0 and x + w < size and y + h < size
+            if inside and area > size * size // 200 and max(w, h) * OBJECT_SCALE < size / 2 \
+                    and (best is None or area > best[0]):
+                best = (area, int(cls), i, cc, cents[i])
+    if best is None:
+        return None
+    _, cls, i, cc, (cx, cy) = best
+    ys, xs = np.mgrid[0:size, 0:size]
+    sy = np.rint(cy + (ys - cy) / OBJECT_SCALE).astype(np.int64).clip(0, size - 1)
+    sx = np.rint(cx + (xs - cx) / OBJECT_SCALE).astype(np.int64).clip(0, size - 1)
+    grown = cc[sy, sx] == i
+    target = lab.copy()
+    target[grown] = cls
+
+    def chw(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))).float() / 255.0
+
+    request = WarpRequest([WarpSource(chw(rgb), torch.from_numpy(lab).long())],
+                          torch.from_numpy(target).long(), seed=seed)
+    truth = chw(rgb[sy, sx])
+    true_source = torch.from_numpy(np.where(grown, np.stack([sy, sx]), -1))
+    return BenchCase(name="object", request=request, truth=truth,
+                     valid=torch.from_numpy(grown), true_source=true_source)
+
+
 def feature_ablation(size: int = 256, seeds: tuple[int, ...] = (0, 1),
                      backends: tuple[str, ...] = ("hrs", "dense"),
                      ablations: dict[str, dict[str, Any]] | None = None,
@@ -63,21 +108,23 @@ def feature_ablation(size: int = 256, seeds: tuple[int, ...] = (0, 1),
         cases = [c for s in seeds for c in make_cases(size, seed=len(TRANSFORMS) * s)]
         if overrides.get("colour_weight"):
             cases = [_with_hole(c) for c in cases]
+        objects = [c for s in range(2 * len(seeds)) if (c := object_scale_case(s, size))]
         for name in backends:
             backend = create_backend(name)
-            errors: dict[str, list[tuple[float, int]]] = {t: [] for t in TRANSFORMS}
-            for case in cases:
+            errors: dict[str, list[tuple[float, int]]] = {t: [] for t in (*TRANSFORMS, "object")}
+            for case in cases + objects:
                 res = backend.warp_with_features(case.request, provider(case.request))
                 errors[case.name].append(squared_error(res.warped, case))
             row = {"features": label, "backend": name, "channels": provider.channels}
-            row.update({t: round(pooled_psnr(e), 2) for t, e in errors.items()})
-            row["pooled"] = round(pooled_psnr([e for v in errors.values() for e in v]), 2)
+            row.update({t: round(pooled_psnr(errors[t]), 2) for t in TRANSFORMS})
+            row["pooled"] = round(pooled_psnr([e for t in TRANSFORMS for e in errors[t]]), 2)
+            row["object"] = round(pooled_psnr(errors["object"]), 2)
             rows.append(row)
     return rows
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
-    head = ["features", "backend", "channels", *TRANSFORMS, "pooled"]
+    head = ["features", "backend", "channels", *TRANSFORMS, "pooled", "object"]
     lines = ["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * (len(head) - 2)]
     lines += ["| " + " | ".join(str(r[k]) for k in head) + " |" for r in rows]
     return "\n".join(lines)
