@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -136,12 +137,11 @@ class SemanticFeatures:
                 g[:] = codes.transpose(2, 0, 1)                              # unit already
                 g *= cfg.class_weight
             elif name == "position":
-                u, v, whole = region_coordinates(lab, cfg.cut_trust, with_whole=True)
+                u, v, whole, rel = region_coordinates(lab, cfg.cut_trust, geometry[0])
                 f = cfg.position_frequencies
                 fu = _mirror_fourier(u, f) if cfg.position_mirror else _fourier(u, f)
-                # distance to the boundary relative to the region's deepest: scale invariant,
-                # but only trustworthy where the frame does not cut the region
-                rel = geometry[0] / np.maximum(region_peak(lab, geometry[0]), 1.0)
+                # rel: distance to the boundary relative to the region's deepest; scale
+                # invariant, but only trustworthy where the frame does not cut the region
                 g[:] = np.concatenate([fu, _fourier(v, f), _fourier(rel, f) * whole[None]])
                 _scale_to_(g, 1.0)
                 g *= np.where(whole > 0, cfg.whole_weight, cfg.position_weight)[None]
@@ -188,8 +188,19 @@ class SemanticFeatures:
         return col
 
 
-def region_coordinates(labels: np.ndarray, cut_trust: float = 0.0, with_whole: bool = False):
-    """Per pixel ``u, v`` in (0, 1): its position in its connected region's bounding box.
+class RegionCoordinates(NamedTuple):
+    """Per-pixel ``(H, W)`` float32 maps of :func:`region_coordinates`."""
+
+    u: np.ndarray        # position in the region's bounding box, (0, 1)
+    v: np.ndarray
+    whole: np.ndarray    # 1 where the frame does not cut the region, else 0
+    depth: np.ndarray    # ``dist`` over the region's largest ``dist`` (1 where none is given)
+
+
+def region_coordinates(labels: np.ndarray, cut_trust: float = 0.0,
+                       dist: np.ndarray | None = None) -> RegionCoordinates:
+    """Per pixel ``u, v`` in (0, 1): its position in its connected region's bounding box, and
+    with a boundary distance map ``dist``, that distance relative to the region's largest.
 
     A region cut by the image's left or right edge has no trustworthy horizontal extent, so its
     ``u`` is pulled towards 0.5, keeping the fraction ``cut_trust`` of it; likewise ``v`` for the
@@ -200,8 +211,9 @@ def region_coordinates(labels: np.ndarray, cut_trust: float = 0.0, with_whole: b
     u = np.empty((h, w), np.float32)
     v = np.empty((h, w), np.float32)
     whole = np.empty((h, w), np.float32)
+    depth = np.ones((h, w), np.float32)
     for cls in np.unique(labels):
-        _, cc, stats, _ = cv2.connectedComponentsWithStats(
+        n, cc, stats, _ = cv2.connectedComponentsWithStats(
             (labels == cls).astype(np.uint8), connectivity=4, ltype=cv2.CV_32S)
         inside = cc > 0
         ys, xs = np.nonzero(inside)
@@ -214,19 +226,12 @@ def region_coordinates(labels: np.ndarray, cut_trust: float = 0.0, with_whole: b
         u[inside] = np.where(cut_x, 0.5 + cut_trust * (uu - 0.5), uu)
         v[inside] = np.where(cut_y, 0.5 + cut_trust * (vv - 0.5), vv)
         whole[inside] = ~(cut_x | cut_y)
-    return (u, v, whole) if with_whole else (u, v)
-
-
-def region_peak(labels: np.ndarray, dist: np.ndarray) -> np.ndarray:
-    """Per pixel: the largest ``dist`` in its connected class region."""
-    out = np.empty_like(dist)
-    for cls in np.unique(labels):
-        n, cc = cv2.connectedComponents((labels == cls).astype(np.uint8), connectivity=4)
-        inside = cc > 0
-        peak = np.zeros(n, np.float32)
-        np.maximum.at(peak, cc[inside], dist[inside])
-        out[inside] = peak[cc[inside]]
-    return out
+        if dist is not None:
+            d = dist[inside]
+            peak = np.zeros(n, np.float32)
+            np.maximum.at(peak, ids, d)
+            depth[inside] = d / np.maximum(peak[ids], 1.0)
+    return RegionCoordinates(u, v, whole, depth)
 
 
 def boundary_geometry(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

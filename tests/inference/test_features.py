@@ -29,13 +29,13 @@ def test_region_coordinates_are_per_component_and_normalised():
     lab = np.zeros((10, 20), np.uint8)
     lab[2:6, 1:5] = 3                    # two separate components of class 3
     lab[2:6, 11:19] = 3
-    u, v = region_coordinates(lab)
+    u, v, _, _ = region_coordinates(lab)
     np.testing.assert_allclose(u[3, 1:5], (np.arange(4) + 0.5) / 4)
     np.testing.assert_allclose(u[3, 11:19], (np.arange(8) + 0.5) / 8)
     np.testing.assert_allclose(v[2:6, 2], (np.arange(4) + 0.5) / 4)
     # class 0 touches the frame on every side: its coordinates are pulled to the centre
     assert np.all(u[lab == 0] == 0.5) and np.all(v[lab == 0] == 0.5)
-    u_half, _ = region_coordinates(lab, cut_trust=0.5)
+    u_half = region_coordinates(lab, cut_trust=0.5).u
     assert u_half[0, 0] == 0.5 + 0.5 * (0.5 / 20 - 0.5)
 
 

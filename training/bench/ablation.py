@@ -27,7 +27,15 @@ from inference.correspondence import create_backend
 from inference.correspondence.base import WarpRequest, WarpSource
 from inference.correspondence.features import SemanticFeatureConfig, SemanticFeatures
 from inference.imageio import atomic_write_bytes
-from training.bench.cases import TRANSFORMS, BenchCase, make_cases, pooled_psnr, squared_error
+from training.bench.cases import (
+    TRANSFORMS,
+    BenchCase,
+    _chw,
+    _labels,
+    make_cases,
+    pooled_psnr,
+    squared_error,
+)
 from training.synth import generate_scene
 
 OBJECT_SCALE = 1.3
@@ -85,13 +93,8 @@ def object_scale_case(seed: int, size: int) -> BenchCase | None:
     grown = cc[sy, sx] == i
     target = lab.copy()
     target[grown] = cls
-
-    def chw(a: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))).float() / 255.0
-
-    request = WarpRequest([WarpSource(chw(rgb), torch.from_numpy(lab).long())],
-                          torch.from_numpy(target).long(), seed=seed)
-    truth = chw(rgb[sy, sx])
+    request = WarpRequest([WarpSource(_chw(rgb), _labels(lab))], _labels(target), seed=seed)
+    truth = _chw(rgb[sy, sx])
     true_source = torch.from_numpy(np.where(grown, np.stack([sy, sx]), -1))
     return BenchCase(name="object", request=request, truth=truth,
                      valid=torch.from_numpy(grown), true_source=true_source)
