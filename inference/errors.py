@@ -31,6 +31,11 @@ class ProjectFileError(BadInputError):
     """A ``.relayout`` project file is corrupt or of an unsupported version."""
 
 
+class OutputError(BadInputError):
+    """An output cannot be written where asked: no such folder, not writable, disk full, or the
+    path is one of the command's inputs (which the write would destroy)."""
+
+
 class ModelUnavailableError(BadInputError):
     """A model (parser, checkpoint) is not available locally and cannot be downloaded."""
 
