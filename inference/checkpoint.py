@@ -26,8 +26,17 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from inference.atomic import folder_mode, give_new_file_mode
+from inference.checkpoint_schema import (
+    MAX_CONFIG_BYTES,
+    check_networks,
+    check_size,
+    require_any,
+    validate_config,
+)
 from inference.errors import CheckpointError
 from inference.hub import hub_snapshot
+from inference.jsonfile import parse_json
 
 FORMAT = "relayout-checkpoint"
 FORMAT_VERSION = 1
@@ -44,6 +53,10 @@ class Checkpoint:
     def has(self, name: str) -> bool:
         return name in self.networks
 
+    def require_any(self, names: tuple[str, ...], user: str) -> None:
+        """Raise :class:`CheckpointError` unless the checkpoint holds one of ``names``."""
+        require_any(self.networks, names, f"checkpoint {self.path}", user)
+
     def config(self, name: str, config_cls: type) -> Any:
         """The network's frozen-dataclass config, rebuilt and checked against ``config_cls``."""
         entry = self._entry(name)
@@ -52,16 +65,14 @@ class Checkpoint:
                 f"checkpoint {self.path}: network {name!r} has config class "
                 f"{entry.get('class')!r}, expected {config_cls.__name__!r}"
             )
-        fields = {f.name for f in dataclasses.fields(config_cls)}
-        unknown = sorted(set(entry["config"]) - fields)
-        if unknown:
-            raise CheckpointError(
-                f"checkpoint {self.path}: network {name!r} config has unknown fields {unknown}"
-            )
+        where = f"checkpoint {self.path}: network {name!r}"
+        values = validate_config(config_cls, entry["config"], where)
         try:
-            return config_cls(**_tuples(entry["config"]))
+            config = config_cls(**values)
         except (TypeError, ValueError) as exc:
             raise CheckpointError(f"checkpoint {self.path}: bad {name!r} config: {exc}") from None
+        check_size(config_cls, config, where)
+        return config
 
     def state_dict(self, name: str) -> dict[str, torch.Tensor]:
         self._entry(name)
@@ -69,9 +80,15 @@ class Checkpoint:
         if not file.is_file():
             raise CheckpointError(f"checkpoint {self.path} is missing weights file {file.name}")
         try:
-            return load_file(str(file))
+            weights = load_file(str(file))
         except (SafetensorError, OSError, ValueError) as exc:
             raise CheckpointError(f"checkpoint weights {file} are unreadable: {exc}") from None
+        for key, tensor in weights.items():
+            # NaN weights run without a sound and write black pixels: refuse them here.
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                raise CheckpointError(f"checkpoint weights {file}: tensor {key!r} holds "
+                                      f"non-finite values (NaN or inf); the training diverged")
+        return weights
 
     def load_into(self, name: str, module: torch.nn.Module) -> torch.nn.Module:
         """Load the weights of ``name`` into ``module`` strictly, naming any mismatch."""
@@ -117,15 +134,6 @@ def check_state_dict(module: torch.nn.Module, weights: dict[str, torch.Tensor],
             )
 
 
-def _tuples(value: Any) -> Any:
-    """JSON lists back to tuples, so frozen dataclass configs stay hashable."""
-    if isinstance(value, list):
-        return tuple(_tuples(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _tuples(v) for k, v in value.items()}
-    return value
-
-
 def save_checkpoint(
     folder: str | os.PathLike,
     networks: dict[str, tuple[Any, torch.nn.Module]],
@@ -149,10 +157,14 @@ def save_checkpoint(
     }
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
+        # mkdtemp makes a 0700 folder; give the checkpoint an ordinary folder's mode.
+        os.chmod(tmp, folder_mode())
         for name, (_, module) in networks.items():
             tensors = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
             save_file(tensors, str(tmp / f"{name}.safetensors"))
         (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
+        for file in tmp.glob("*.safetensors"):
+            give_new_file_mode(file)  # safetensors writes 0600 whatever the umask
         old = None
         if folder.exists():
             old = folder.with_name(f".{folder.name}.old")
@@ -190,10 +202,15 @@ def load_checkpoint(location: str | os.PathLike) -> Checkpoint:
     cfg_file = path / "config.json"
     if not cfg_file.is_file():
         raise CheckpointError(f"checkpoint {path} has no config.json")
+    size = cfg_file.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise CheckpointError(f"checkpoint {cfg_file} is {size} bytes; the limit is "
+                              f"{MAX_CONFIG_BYTES}")
     try:
-        config = json.loads(cfg_file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"checkpoint {cfg_file} is not valid JSON: {exc}") from None
+        data = cfg_file.read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"checkpoint {cfg_file} is unreadable: {exc.strerror}") from None
+    config = parse_json(data, f"checkpoint {cfg_file}", CheckpointError, MAX_CONFIG_BYTES)
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise CheckpointError(f"{cfg_file} is not a Relayout checkpoint (no format {FORMAT!r})")
     version = config.get("format_version")
@@ -203,9 +220,8 @@ def load_checkpoint(location: str | os.PathLike) -> Checkpoint:
             f"{FORMAT_VERSION}"
         )
     networks = config.get("networks")
-    if not isinstance(networks, dict) or not networks:
-        raise CheckpointError(f"checkpoint {path} lists no networks")
-    for name, entry in networks.items():
-        if not isinstance(entry, dict) or "class" not in entry or "config" not in entry:
-            raise CheckpointError(f"checkpoint {path}: network {name!r} entry is malformed")
-    return Checkpoint(path=path, networks=networks, metadata=config.get("metadata") or {})
+    check_networks(networks, f"checkpoint {path}")
+    metadata = config.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise CheckpointError(f"checkpoint {path}: metadata must be an object")
+    return Checkpoint(path=path, networks=networks, metadata=metadata)

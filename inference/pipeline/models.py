@@ -15,7 +15,7 @@ import torch
 from inference.checkpoint import Checkpoint, load_checkpoint
 from inference.correspondence.base import FeatureProvider
 from inference.correspondence.features import SemanticFeatures
-from inference.errors import BadInputError
+from inference.errors import BadInputError, CheckpointError
 
 ParserFn = Callable[[np.ndarray], np.ndarray]   # RGBImage -> LabelMap
 
@@ -35,6 +35,8 @@ class EngineModels:
     def from_checkpoint(location: str, parser: ParserFn | None = None,
                         device: str = "cpu") -> EngineModels:
         ck = load_checkpoint(location)
+        # A checkpoint with neither network would otherwise run the classical path silently.
+        ck.require_any((GENERATOR, CORRESPONDENCE), "the editor")
         models = EngineModels(parser=parser, checkpoint=ck)
         if ck.has(GENERATOR):
             from inference.networks.generator import GeneratorConfig, ManipulationGenerator
@@ -104,4 +106,10 @@ class EngineModels:
             gen = self.generator.to(device)
             y, _ = gen(x.to(device), c.to(device), m.to(device), known.to(device))
             y = y.float().cpu()
+        if not bool(torch.isfinite(y).all()):
+            # Non-finite output becomes black pixels once clipped: fail instead, naming it.
+            source = self.checkpoint.path if self.checkpoint is not None else "(no checkpoint)"
+            raise CheckpointError(
+                f"the generator of checkpoint {source} ({runtime}) output non-finite values "
+                f"(NaN or inf) on a {w}×{h} crop; its weights or the runtime are broken")
         return y[0, :, :h, :w].permute(1, 2, 0).numpy()
