@@ -104,7 +104,8 @@ class FileActions(QObject):
             return False
         try:
             photo = load_image(path)
-            labels = load_label_map(labels_path, photo.shape[:2]) if labels_path else None
+            labels = (load_label_map(labels_path, photo.shape[:2], path) if labels_path
+                      else None)
         except BadInputError as exc:
             return self._fail("Could not open the photo", exc)
         if labels is not None:

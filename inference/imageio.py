@@ -9,22 +9,27 @@ Conventions (one place, used by the whole project):
     pixels) -- the alpha itself is not kept;
   - palette and CMYK images are converted to RGB with Pillow's colour conversion.
 * Label maps load as ``LabelMap``: ``uint8 (H, W)`` with values 0..150. Single-channel PNGs are
-  read as indices; colour PNGs (RGB, or palette-mode) must use the ADE20K palette exactly.
+  read as indices (wider integer images too, when every value is in 0..150); colour PNGs (RGB, or
+  palette-mode) must use the ADE20K palette exactly. Lossy files (JPEG, lossy WebP) are refused:
+  their compression noise turns edges into other classes.
 * Masks load as ``Mask``: ``bool (H, W)``; any non-zero pixel of the first channel is True.
 * Sizes: every side at least ``MIN_SIDE`` pixels, at most ``MAX_PIXELS`` pixels in all.
+* Saving: the suffix picks the format (``SAVE_SUFFIXES``). JPEG, and WebP below quality 100, are
+  lossy: pixels outside an edit are then not bit-identical to the photo (see
+  :func:`lossy_format_note`); WebP at quality 100 is written lossless.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from inference.atomic import atomic_write, atomic_write_bytes  # noqa: F401 (re-exported)
 from inference.errors import ImageError, LabelMapError
 from inference.labels import colorize, decolorize, validate_label_values
 
@@ -33,6 +38,10 @@ MAX_PIXELS = 100_000_000
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
 _SAVE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP",
                  ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
+SAVE_SUFFIXES = tuple(_SAVE_FORMATS)
+_LOSSY_LABEL_FORMATS = ("JPEG", "MPO", "JPEG2000")
+# EXIF orientations that swap width and height (transpose, rotate 90° / 270°, transverse).
+_EXIF_SWAPS = {5: "transposed", 6: "rotated 90°", 7: "transversed", 8: "rotated 270°"}
 
 # We check the size ourselves (with a better message) before decoding anything.
 Image.MAX_IMAGE_PIXELS = None
@@ -69,6 +78,42 @@ def _open(path: str | os.PathLike, kind: str) -> Image.Image:
     return img
 
 
+def _webp_is_lossy(path: str | os.PathLike) -> bool:
+    """True when the WebP file's image chunk is ``VP8 `` (lossy) rather than ``VP8L``."""
+    with open(path, "rb") as fh:
+        if fh.read(12)[8:12] != b"WEBP":
+            return False
+        while True:
+            header = fh.read(8)
+            if len(header) < 8:
+                return False
+            kind, size = header[:4], int.from_bytes(header[4:], "little")
+            if kind in (b"VP8 ", b"VP8L"):
+                return kind == b"VP8 "
+            fh.seek(size + (size & 1), os.SEEK_CUR)
+
+
+def exif_size_hint(photo: str | os.PathLike | None, other_shape: tuple[int, ...]) -> str:
+    """A sentence for a size-mismatch message when ``photo``'s EXIF orientation explains it.
+
+    Photos load with their EXIF orientation applied, so a label map drawn on the stored
+    (unrotated) pixels has the photo's width and height swapped.
+    """
+    if photo is None:
+        return ""
+    try:
+        with Image.open(photo) as img:
+            orientation = img.getexif().get(0x0112)
+            stored = img.size
+    except Exception:  # a hint only: never let it hide the real error
+        return ""
+    if orientation not in _EXIF_SWAPS or tuple(other_shape[:2]) != (stored[1], stored[0]):
+        return ""
+    return (f"; the photo's EXIF orientation ({orientation}: {_EXIF_SWAPS[orientation]}) is "
+            f"applied when it loads, turning its stored {stored[0]}×{stored[1]} pixels into "
+            f"{stored[1]}×{stored[0]}: rotate the label map the same way")
+
+
 def _to_uint8(arr: np.ndarray) -> np.ndarray:
     if arr.dtype == np.uint8:
         return arr
@@ -102,16 +147,24 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     return np.ascontiguousarray(_to_uint8(arr))
 
 
-def load_label_map(path: str | os.PathLike, shape: tuple[int, int] | None = None) -> np.ndarray:
-    """Load a ``LabelMap``; ``shape`` ``(H, W)`` is the photo's size it must match."""
+def load_label_map(path: str | os.PathLike, shape: tuple[int, int] | None = None,
+                   photo: str | os.PathLike | None = None) -> np.ndarray:
+    """Load a ``LabelMap``; ``shape`` ``(H, W)`` is the size of the photo (file ``photo``) it
+    must match."""
     try:
         img = _open(path, "label map")
     except ImageError as exc:
         raise LabelMapError(str(exc)) from None
+    if img.format in _LOSSY_LABEL_FORMATS or (img.format == "WEBP" and _webp_is_lossy(path)):
+        raise LabelMapError(
+            f"label map {path} is a lossy {img.format} file, whose compression noise changes "
+            f"labels along every edge; save label maps as PNG (lossless)")
     if img.mode in ("L", "I;16", "I;16B", "I;16L", "I"):
         raw = np.asarray(img)
-        if raw.size and int(raw.max()) > 150:
-            y, x = (int(v[0]) for v in np.nonzero(raw > 150))
+        bad = (raw < 0) | (raw > 150)
+        if bad.any():
+            # The true value, before any cast: -1 must not read as 255, nor -106 as 150.
+            y, x = (int(v[0]) for v in np.nonzero(bad))
             raise LabelMapError(
                 f"label map {path}: value {int(raw[y, x])} at (x={x}, y={y}) is outside 0..150"
             )
@@ -131,13 +184,14 @@ def load_label_map(path: str | os.PathLike, shape: tuple[int, int] | None = None
     if shape is not None and labels.shape != tuple(shape):
         raise LabelMapError(
             f"label map {path} is {labels.shape[1]}×{labels.shape[0]} but the photo is "
-            f"{shape[1]}×{shape[0]}"
+            f"{shape[1]}×{shape[0]}{exif_size_hint(photo, labels.shape)}"
         )
     return labels
 
 
-def load_mask(path: str | os.PathLike, shape: tuple[int, int] | None = None) -> np.ndarray:
-    """Load a ``Mask`` (non-zero = edited); ``shape`` ``(H, W)`` it must match."""
+def load_mask(path: str | os.PathLike, shape: tuple[int, int] | None = None,
+              photo: str | os.PathLike | None = None) -> np.ndarray:
+    """Load a ``Mask`` (non-zero = edited); ``shape`` ``(H, W)`` of the photo it must match."""
     img = _open(path, "mask")
     arr = np.asarray(img.convert("RGBA") if img.mode in ("P", "PA") else img)
     if arr.ndim == 3:
@@ -146,24 +200,9 @@ def load_mask(path: str | os.PathLike, shape: tuple[int, int] | None = None) -> 
     if shape is not None and mask.shape != tuple(shape):
         raise ImageError(
             f"mask {path} is {mask.shape[1]}×{mask.shape[0]} but the photo is {shape[1]}×{shape[0]}"
+            f"{exif_size_hint(photo, mask.shape)}"
         )
     return mask
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _save_pil(img: Image.Image, path: Path, **params) -> None:
@@ -173,17 +212,7 @@ def _save_pil(img: Image.Image, path: Path, **params) -> None:
             f"cannot save {path}: unknown file type {path.suffix!r} "
             f"(use one of {', '.join(_SAVE_FORMATS)})"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            img.save(fh, format=fmt, **params)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda fh: img.save(fh, format=fmt, **params))
 
 
 def save_image(path: str | os.PathLike, rgb: np.ndarray, quality: int = 95) -> None:
@@ -193,10 +222,22 @@ def save_image(path: str | os.PathLike, rgb: np.ndarray, quality: int = 95) -> N
     if not 1 <= quality <= 100:
         raise ImageError(f"quality must be 1..100, got {quality}")
     path = Path(path)
-    params = {}
+    params: dict[str, object] = {}
     if path.suffix.lower() in (".jpg", ".jpeg", ".webp"):
         params["quality"] = quality
+    if path.suffix.lower() == ".webp" and quality == 100:
+        params["lossless"] = True
     _save_pil(Image.fromarray(np.ascontiguousarray(rgb), "RGB"), path, **params)
+
+
+def lossy_format_note(path: str | os.PathLike, quality: int = 95) -> str | None:
+    """One sentence when saving to ``path`` at ``quality`` loses pixels, else ``None``."""
+    suffix = Path(path).suffix.lower()
+    if suffix in (".jpg", ".jpeg") or (suffix == ".webp" and quality < 100):
+        kind = "JPEG" if suffix != ".webp" else f"WebP at quality {quality}"
+        return (f"{path}: {kind} is lossy, so pixels outside the edit are not bit-identical to "
+                f"the photo; write PNG, TIFF or WebP at --quality 100 (lossless) to keep them")
+    return None
 
 
 def save_label_map(path: str | os.PathLike, labels: np.ndarray, color: bool = False) -> None:

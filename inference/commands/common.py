@@ -25,16 +25,17 @@ def load_inputs(args: argparse.Namespace) -> EditInputs:
     """Read and validate every file an ``edit`` names; sizes must match the photo."""
     image = load_image(args.image)
     shape = image.shape[:2]
-    inputs = EditInputs(image=image, edited_labels=load_label_map(args.edited_labels, shape))
+    inputs = EditInputs(image=image,
+                        edited_labels=load_label_map(args.edited_labels, shape, args.image))
     if args.labels:
-        inputs.labels = load_label_map(args.labels, shape)
+        inputs.labels = load_label_map(args.labels, shape, args.image)
     if args.mask:
-        inputs.mask = load_mask(args.mask, shape)
+        inputs.mask = load_mask(args.mask, shape, args.image)
     ref_labels = list(args.reference_labels or [])
     for i, ref_path in enumerate(args.reference or []):
         ref = load_image(ref_path)
         labels_path = ref_labels[i] if i < len(ref_labels) else None
-        labels = load_label_map(labels_path, ref.shape[:2]) if labels_path else None
+        labels = load_label_map(labels_path, ref.shape[:2], ref_path) if labels_path else None
         inputs.references.append(Reference(ref, labels))
     return inputs
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inference.errors import ImageError, LabelMapError
+from inference.errors import ImageError, LabelMapError, OutputError
 from inference.imageio import (
     MAX_PIXELS,
     atomic_write_bytes,
@@ -153,9 +153,11 @@ def test_atomic_save_leaves_old_file_on_failure(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(OSError, match="disk full"):
+    # A failed write is the user's to fix (free space, pick another folder): one line naming
+    # the path and the OS reason, through the error hierarchy.
+    with pytest.raises(OutputError, match=r"cannot write .*out\.png: disk full"):
         save_image(path, _photo(30, 30))
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(OutputError, match=r"cannot write .*out\.png: disk full"):
         atomic_write_bytes(path, b"new")
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"]  # no temp files left behind
@@ -164,3 +166,30 @@ def test_atomic_save_leaves_old_file_on_failure(tmp_path, monkeypatch):
 def test_unknown_save_format(tmp_path):
     with pytest.raises(ImageError, match=r"unknown file type '\.xyz'"):
         save_image(tmp_path / "a.xyz", _photo())
+
+
+def test_webp_at_quality_100_is_lossless_and_the_note_names_lossy_formats(tmp_path):
+    from inference.imageio import lossy_format_note
+
+    photo = _photo(40, 48)
+    save_image(tmp_path / "a.webp", photo, quality=100)
+    np.testing.assert_array_equal(load_image(tmp_path / "a.webp"), photo)
+    save_image(tmp_path / "b.webp", photo, quality=90)
+    assert (load_image(tmp_path / "b.webp") != photo).any()
+    for name, quality in (("x.jpg", 95), ("x.JPEG", 100), ("x.webp", 99)):
+        assert "lossy" in lossy_format_note(tmp_path / name, quality)
+    for name in ("x.png", "x.tif", "x.tiff", "x.bmp", "x.webp"):
+        assert lossy_format_note(tmp_path / name, 100) is None
+
+
+@pytest.mark.parametrize(("value", "shown"), [(-106, "-106"), (-1, "-1"), (151, "151"),
+                                              (70000, "70000")])
+def test_wide_integer_label_maps_report_the_true_value(tmp_path, value, shown):
+    wide = np.full((16, 20), 3, np.int32)
+    wide[4, 9] = value
+    Image.fromarray(wide, "I").save(tmp_path / "l.tif")
+    with pytest.raises(LabelMapError, match=rf"l\.tif: value {shown} at \(x=9, y=4\) is outside"):
+        load_label_map(tmp_path / "l.tif")
+    wide[4, 9] = 150
+    Image.fromarray(wide, "I").save(tmp_path / "ok.tif")
+    assert load_label_map(tmp_path / "ok.tif")[4, 9] == 150

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from inference.atomic import give_new_file_mode
 from inference.checkpoint import load_checkpoint, save_checkpoint
 from inference.errors import CheckpointError
 
@@ -92,6 +93,7 @@ def save_training_state(out: Path, step: int, networks: dict[str, tuple[Any, tor
             tensors.update(t)
             opt_meta[name] = m
         save_file(tensors, str(tmp / "ckpt" / "state.safetensors"))
+        give_new_file_mode(tmp / "ckpt" / "state.safetensors")  # safetensors writes 0600
         (tmp / "ckpt" / "state.json").write_text(json.dumps(
             {"step": step, "optimizers": opt_meta, **extra}, indent=2, sort_keys=True))
         final = root / f"{STEP_PREFIX}{step:08d}"
