@@ -34,7 +34,9 @@ def create_session(path: Path, device: Device = "auto", what: str = "parser mode
     if device not in ("auto", "cpu", "cuda"):
         raise BadInputError(f"device must be auto, cpu or cuda, got {device!r}")
     options = ort.SessionOptions()
-    options.log_severity_level = 3  # errors only: no per-node warnings for every model
+    # Fatal only: a failing node is reported once, as our own one-line error, not also as
+    # ORT's coloured log lines on stderr before it.
+    options.log_severity_level = 4
     want_cuda = device == "cuda" or (device == "auto" and _cuda_loads is not False)
     want_cuda = want_cuda and "CUDAExecutionProvider" in ort.get_available_providers()
     if device == "cuda" and not want_cuda:

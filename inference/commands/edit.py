@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import sys
+
+from inference.commands.validation import (
+    ITERATIONS,
+    PARTICLES,
+    QUALITY,
+    SEED_MAX,
+    WORKING_SIZE,
+    int_in,
+)
 
 HELP = "edit a photo by its edited label map and write the result"
 WARP_CHOICES = ("hrs", "hrs-ms", "dense", "patchmatch-gru", "bilevel", "msca")
@@ -37,26 +47,53 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--runtime", choices=("torch", "onnx"), default="torch",
                    help="run the networks with PyTorch or ONNX Runtime")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--working-size", type=int, default=512,
-                   help="long side of the working resolution (default 512)")
-    p.add_argument("--iterations", type=int, help="key index sampling iterations N (hrs, hrs-ms)")
-    p.add_argument("--particles", type=int, help="particles M (hrs, hrs-ms)")
+    p.add_argument("--seed", type=int_in(0, SEED_MAX), default=0,
+                   help=f"random seed, 0..{SEED_MAX} (default 0)")
+    p.add_argument("--working-size", type=int_in(*WORKING_SIZE), default=512,
+                   help="long side of the working resolution, {}..{} (default 512)".format(
+                       *WORKING_SIZE))
+    p.add_argument("--iterations", type=int_in(*ITERATIONS),
+                   help="key index sampling iterations N, {}..{} (hrs, hrs-ms)".format(
+                       *ITERATIONS))
+    p.add_argument("--particles", type=int_in(*PARTICLES),
+                   help="particles M, {}..{} (hrs, hrs-ms)".format(*PARTICLES))
     p.add_argument("--reconstruction", action="store_true",
                    help="never copy pixels from inside the mask (appendix E)")
     p.add_argument("--save-warped", metavar="W.png", help="also save the warped image (Eq. 7)")
-    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (1-100)")
+    p.add_argument("--quality", type=int_in(*QUALITY), default=95,
+                   help="JPEG/WebP quality, 1..100 (default 95); WebP at 100 is lossless")
+
+
+def check_before_work(args: argparse.Namespace) -> None:
+    """Every check that needs no decoding, before the first byte is read or written."""
+    from inference.errors import BadInputError
+    from inference.imageio import SAVE_SUFFIXES
+    from inference.parser.registry import REGIONS_PARSER
+    from inference.paths import check_distinct, check_output_file
+
+    check_output_file(args.out, "--out", SAVE_SUFFIXES)
+    if args.save_warped:
+        check_output_file(args.save_warped, "--save-warped", SAVE_SUFFIXES)
+    check_distinct(
+        {"--image": args.image, "--edited-labels": args.edited_labels, "--labels": args.labels,
+         "--mask": args.mask, "--reference": args.reference,
+         "--reference-labels": [p for p in args.reference_labels or [] if p],
+         "--parser": args.parser if args.parser and args.parser.endswith(".onnx") else None},
+        {"--out": args.out, "--save-warped": args.save_warped})
+    unlabelled = not args.labels or len([p for p in args.reference_labels or [] if p]) < len(
+        args.reference or [])
+    if args.parser == REGIONS_PARSER and unlabelled:
+        from inference.parser.loader import regions_are_not_classes
+
+        raise BadInputError(regions_are_not_classes(" for an edit (--labels, --reference-labels)"))
 
 
 def run(args: argparse.Namespace) -> int:
+    check_before_work(args)
     from inference.commands.common import build_models, load_inputs
-    from inference.imageio import save_image
+    from inference.imageio import lossy_format_note, save_image
     from inference.pipeline.editor import EditSettings, LayoutEditor
 
-    if args.working_size < 32:
-        from inference.errors import BadInputError
-
-        raise BadInputError(f"--working-size must be at least 32, got {args.working_size}")
     settings = EditSettings(
         warp=args.warp, working_size=args.working_size, device=args.device,
         runtime=args.runtime, seed=args.seed, reconstruction=args.reconstruction,
@@ -70,6 +107,10 @@ def run(args: argparse.Namespace) -> int:
     save_image(args.out, result.image, quality=args.quality)
     if args.save_warped:
         save_image(args.save_warped, result.warped, quality=args.quality)
+    for path in (args.out, args.save_warped):
+        note = lossy_format_note(path, args.quality) if path else None
+        if note:
+            print(f"note: {note}", file=sys.stderr)
     for note in result.notes:
         print(f"note: {note}")
     timing = ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())

@@ -9,20 +9,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
+from inference.commands.validation import (
+    MEAN_RANGE,
+    PARSER_INPUT_SIZE,
+    REGIONS,
+    STD_RANGE,
+    int_in,
+    triple_in,
+)
 from inference.errors import BadInputError
 from inference.parser.registry import DEFAULT_PARSER, PARSERS, REGIONS_PARSER
 
 HELP = "parse a photo into an ADE20K label map (or into automatic regions)"
-
-
-def _triple(text: str) -> tuple[float, float, float]:
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected three numbers R,G,B, got {text!r}") from None
-    if len(values) != 3:
-        raise argparse.ArgumentTypeError(f"expected three numbers R,G,B, got {text!r}")
-    return values  # type: ignore[return-value]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,20 +40,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the map in the ADE20K palette colours instead of indices")
     parser.add_argument("--no-refine", action="store_true",
                         help="skip the edge-aware refinement (plain bilinear upsampling)")
-    parser.add_argument("--regions", type=int, default=24, metavar="N",
+    parser.add_argument("--regions", type=int_in(*REGIONS), default=24, metavar="N",
                         help=f"number of regions for --parser {REGIONS_PARSER} (1..150, "
                         "default 24)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="ONNX Runtime device (auto: CUDA when it loads, else CPU)")
     group = parser.add_argument_group("overrides for local and hf: models")
-    group.add_argument("--input-size", type=int, metavar="PX",
-                       help="short side the photo is resized to for the model (default 512)")
-    group.add_argument("--label-offset", type=int, metavar="K",
-                       help="model class i becomes ADE20K id i+K (default 1)")
-    group.add_argument("--mean", type=_triple, metavar="R,G,B",
-                       help="normalisation mean on [0,1] RGB (default ImageNet)")
-    group.add_argument("--std", type=_triple, metavar="R,G,B",
-                       help="normalisation std on [0,1] RGB (default ImageNet)")
+    group.add_argument("--input-size", type=int_in(*PARSER_INPUT_SIZE), metavar="PX",
+                       help="short side the photo is resized to for the model, {}..{} "
+                       "(default 512)".format(*PARSER_INPUT_SIZE))
+    group.add_argument("--label-offset", type=int_in(0, 1), metavar="K",
+                       help="model class i becomes ADE20K id i+K: 1 for 150 class logits, 0 for "
+                       "151 (default 1)")
+    group.add_argument("--mean", type=triple_in(*MEAN_RANGE), metavar="R,G,B",
+                       help="normalisation mean on [0,1] RGB, each in [{:g}, {:g}] (default "
+                       "ImageNet)".format(*MEAN_RANGE))
+    group.add_argument("--std", type=triple_in(*STD_RANGE), metavar="R,G,B",
+                       help="normalisation std on [0,1] RGB, each in [{:g}, {:g}] (default "
+                       "ImageNet)".format(*STD_RANGE))
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, object]:
@@ -66,17 +68,17 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
 
 def run(args: argparse.Namespace) -> int:
     from inference.imageio import load_image, save_label_map
+    from inference.paths import check_distinct, check_output_file
 
-    if not str(args.out).lower().endswith(".png"):
-        # Checked before the slow part so a typo costs nothing.
-        raise BadInputError(f"--out must be a .png file (label maps are lossless), got {args.out}")
+    # Checked before the slow part so a typo costs nothing, and never costs the photo.
+    check_output_file(args.out, "--out", (".png",))
+    model_file = args.parser if str(args.parser).lower().endswith(".onnx") else None
+    check_distinct({"--image": args.image, "--parser": model_file}, {"--out": args.out})
     image = load_image(args.image)
     h, w = image.shape[:2]
     if args.parser == REGIONS_PARSER:
         from inference.parser.regions import RegionConfig, segment_regions
 
-        if not 1 <= args.regions <= 150:
-            raise BadInputError(f"--regions must be 1..150, got {args.regions}")
         labels = segment_regions(image, RegionConfig(regions=args.regions))
         save_label_map(args.out, labels, color=args.color)
         print(f"wrote {args.out}: {w}×{h}, {int(labels.max())} regions (region ids, not classes)")

@@ -20,11 +20,20 @@ def describe_forms() -> str:
             f"a path to a .onnx file, or '{REGIONS_PARSER}'")
 
 
+def regions_are_not_classes(where: str = "") -> str:
+    """Why ``--parser regions`` cannot label a photo, and what to do instead."""
+    return (f"'{REGIONS_PARSER}' finds automatic regions (region ids 1..N), not ADE20K classes, "
+            f"so it cannot label a photo{where}; give the label map (made with an ADE20K parser, "
+            f"e.g. `main.py parse --parser {DEFAULT_PARSER}`, or drawn in the editor, where "
+            f"regions can be named), or choose an ADE20K parser: {', '.join(PARSERS)}, "
+            f"hf:ORG/REPO/FILE.onnx or a .onnx file")
+
+
 def resolve_parser(spec: str | None) -> tuple[Path, Preprocessing, str]:
     """Local ONNX path, its registry preprocessing (or the default) and a display name."""
     spec = (spec or DEFAULT_PARSER).strip()
     if spec == REGIONS_PARSER:
-        raise BadInputError(f"'{REGIONS_PARSER}' is not an ONNX parser; call segment_regions")
+        raise BadInputError(regions_are_not_classes())
     if spec in PARSERS:
         entry = PARSERS[spec]
         path = fetch_hub_file(HubFile(entry.repo_id, entry.filename, entry.revision), label=spec)

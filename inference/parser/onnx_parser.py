@@ -102,6 +102,12 @@ class OnnxSceneParser:
                 f"parser model {self.path} must output 1×C×h×w logits for one image, "
                 f"got shape {out.shape}")
         self._check_classes(out.shape[1])
+        if not np.isfinite(out).all():
+            # NaN logits argmax to class 0 everywhere: a one-class map that looks like a result.
+            bad = int(out.size - np.isfinite(out).sum())
+            raise CheckpointError(
+                f"parser model {self.path} output {bad} non-finite logits (NaN or inf) of "
+                f"{out.size} on a {batch.shape} input; the model or its preprocessing is broken")
         return out[0].astype(np.float32, copy=False)
 
     def _normalise(self, rgb: np.ndarray) -> np.ndarray:

@@ -24,7 +24,10 @@ we saw.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+
+from inference.errors import BadInputError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -46,6 +49,21 @@ class Preprocessing:
     pad_multiple: int = 32  # SegFormer's four stages downsample by 32 in all
     max_whole_side: int = 1024
     window_overlap: float = 1 / 3  # fraction of a window shared with its neighbour
+
+    def __post_init__(self) -> None:
+        # The command line checks its flags with the same ranges; this guards every other
+        # caller (the editor's settings, the training label command, library users).
+        for name in ("mean", "std"):
+            values = getattr(self, name)
+            if len(values) != 3 or not all(isinstance(v, (int, float)) and math.isfinite(v)
+                                           for v in values):
+                raise BadInputError(f"parser {name} must be three finite numbers, got {values}")
+        if min(self.std) <= 0:
+            raise BadInputError(f"parser std must be positive, got {self.std}")
+        if not 32 <= self.input_size <= 2048:
+            raise BadInputError(f"parser input size must be 32..2048, got {self.input_size}")
+        if self.label_offset not in (0, 1):
+            raise BadInputError(f"parser label offset must be 0 or 1, got {self.label_offset}")
 
 
 @dataclass(frozen=True)

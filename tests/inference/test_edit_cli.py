@@ -57,7 +57,7 @@ def test_empty_edit_copies_input_with_note(files):
     [(["--image", "missing.png"], "not found"),
      (["--labels", "ref_l.png"], "is 48×48 but the photo is 96×64"),
      (["--reference-labels", "l.png"], "must follow the --reference"),
-     (["--working-size", "8"], "at least 32"),
+     (["--working-size", "8"], "outside 32..4096"),
      (["--checkpoint", "no_such_ckpt"], "checkpoint folder not found")],
 )
 def test_bad_input_exits_2_with_one_line(files, extra, message):

@@ -190,3 +190,19 @@ def test_preprocessing_is_frozen():
     pre = Preprocessing()
     with pytest.raises(dataclasses.FrozenInstanceError):
         pre.label_offset = 0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("mean", (float("nan"),) * 3, "mean must be three finite numbers"),
+    ("std", (0.0, 0.0, 0.0), "std must be positive"),
+    ("std", (float("inf"), 1.0, 1.0), "std must be three finite numbers"),
+    ("input_size", 100_000, "input size must be 32..2048"),
+    ("label_offset", 7, "label offset must be 0 or 1"),
+])
+def test_preprocessing_refuses_values_that_give_silent_wrong_maps(field, value, message):
+    import dataclasses
+
+    from inference.errors import BadInputError
+
+    with pytest.raises(BadInputError, match=message):
+        dataclasses.replace(Preprocessing(), **{field: value})
