@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
 }
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+SCREENSHOT_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")  # what Qt's image writer handles
 
 
 def build_parser(command_modules: dict[str, object]) -> argparse.ArgumentParser:
@@ -52,6 +53,12 @@ def run_gui(argv: list[str]) -> int:
     if args.labels and not args.image:
         print("error: --labels needs an IMAGE", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if args.screenshot:
+        from inference.paths import check_distinct, check_output_file
+
+        check_output_file(args.screenshot, "--screenshot", SCREENSHOT_SUFFIXES)
+        check_distinct({"IMAGE": args.image, "--labels": args.labels},
+                       {"--screenshot": args.screenshot})
     from app.gui import run
 
     return run(args.image, args.labels, args.screenshot)

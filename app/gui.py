@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 from app.main_window import MainWindow
 from app.prompts import ScriptedPrompts
 from app.theme import apply_theme
+from inference.errors import OutputError
 
 SCREENSHOT_SIZE = (1400, 900)
 
@@ -48,7 +49,7 @@ def screenshot(window: MainWindow, out: str | Path) -> None:
     window.canvas.fit()
     QApplication.processEvents()
     if not window.grab().save(str(out)):
-        raise OSError(f"could not write the screenshot {out}")
+        raise OutputError(f"could not write the screenshot {out}")
 
 
 def run(image: str | None, labels: str | None = None, screenshot_path: str | None = None) -> int:
