@@ -16,6 +16,11 @@ Layout of the zip (format version 1)::
 Saving is atomic (the whole zip is written to a temporary file and renamed). Loading validates
 everything and builds a *new* document; a failed load raises :class:`ProjectFileError` naming
 the problem and touches nothing. Undo history is not saved.
+
+Loading trusts nothing in the file: only regular files are opened (not a FIFO that never ends,
+not ``/dev/zero``); every size a zip entry or an array header declares is checked before it is
+read; only the compressions we write (stored, deflate) and no encryption are accepted; JSON is
+read with a size and depth cap and without NaN (:mod:`inference.jsonfile`).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import stat
 import zipfile
 import zlib
 from pathlib import Path
@@ -36,13 +42,18 @@ from app.document.document import EditDocument
 from app.document.events import BBox
 from app.document.references import Reference, ReferencePaste, readonly_copy
 from inference.errors import BadInputError, ProjectFileError
-from inference.imageio import MAX_PIXELS, atomic_write_bytes
+from inference.imageio import MAX_PIXELS, MIN_SIDE, atomic_write_bytes
+from inference.jsonfile import parse_json
 
 FORMAT_NAME = "relayout-project"
 FORMAT_VERSION = 1
 PROJECT_SUFFIX = ".relayout"
 MANIFEST = "project.json"
 _MAX_MEMBER_BYTES = 2 * 1024**3  # refuse zip bombs before inflating anything
+_MAX_TOTAL_BYTES = 8 * 1024**3   # all members together, as declared
+_MAX_MANIFEST_BYTES = 1 << 20    # project.json; ours are a few KB
+_MAX_INT = 2**31 - 1             # ids, revisions, pixel coordinates
+_COMPRESSIONS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # what save_project writes
 _PNG_LEVEL = 3  # a 12 MP photo: fast enough to save, still ~lossless-small
 
 
@@ -139,9 +150,15 @@ class _Reader:
         if info.file_size > _MAX_MEMBER_BYTES:
             raise self.fail(f"member {name!r} claims {info.file_size} bytes; the limit is "
                             f"{_MAX_MEMBER_BYTES}")
+        if info.flag_bits & 0x1:
+            raise self.fail(f"member {name!r} is encrypted; project files never are")
+        if info.compress_type not in _COMPRESSIONS:
+            raise self.fail(f"member {name!r} uses zip compression method {info.compress_type}; "
+                            f"project files use stored (0) or deflate (8)")
         try:
             return self.zf.read(info)
-        except (zipfile.BadZipFile, EOFError, zlib.error, OSError, ValueError) as exc:
+        except (zipfile.BadZipFile, EOFError, zlib.error, OSError, ValueError,
+                NotImplementedError, RuntimeError) as exc:
             raise self.fail(f"member {name!r} is corrupt: {exc}") from None
 
     def image(self, name: Any, mode: str, size: tuple[int, int] | None) -> np.ndarray:
@@ -177,8 +194,24 @@ class _Reader:
         return self.image(name, "L", size) > 0
 
     def regions(self, name: Any, size: tuple[int, int]) -> np.ndarray:
+        data = self.read(name)
         try:
-            arr = np.load(io.BytesIO(self.read(name)), allow_pickle=False)
+            # The header first: its declared shape must be the photo's before any array is made
+            # (a header claiming 37 GB used to be allocated).
+            fp = io.BytesIO(data)
+            version = np.lib.format.read_magic(fp)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                           (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            if read_header is None:
+                raise ValueError(f"unsupported .npy format version {version}")
+            shape, fortran, dtype = read_header(fp)
+        except (ValueError, OSError, EOFError, SyntaxError, TypeError) as exc:
+            raise self.fail(f"member {name!r} is not a numpy array file: {exc}") from None
+        if dtype != np.int32 or shape != (size[1], size[0]) or fortran:
+            raise self.fail(f"member {name!r} is {dtype} {shape}, expected int32 "
+                            f"{(size[1], size[0])}")
+        try:
+            arr = np.load(io.BytesIO(data), allow_pickle=False)
         except ProjectFileError:
             raise
         except (ValueError, OSError, EOFError) as exc:
@@ -195,21 +228,23 @@ def _field(manifest: dict, key: str, kind: type | tuple[type, ...], reader: _Rea
     value = manifest[key]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise reader.fail(f"{MANIFEST} field {key!r} has the wrong type: {value!r}")
+    if kind is int and not 0 <= value <= _MAX_INT:
+        raise reader.fail(f"{MANIFEST} field {key!r} is {value}, outside 0..{_MAX_INT}")
     return value
 
 
 def _int_list(value: Any, length: int, what: str, reader: _Reader) -> list[int]:
     if not (isinstance(value, list) and len(value) == length
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
-        raise reader.fail(f"{what} must be a list of {length} integers, got {value!r}")
+            and all(isinstance(v, int) and not isinstance(v, bool) and abs(v) <= _MAX_INT
+                    for v in value)):
+        raise reader.fail(f"{what} must be a list of {length} integers within ±{_MAX_INT}, "
+                          f"got {value!r}")
     return value
 
 
 def _load_manifest(reader: _Reader) -> dict:
-    try:
-        manifest = json.loads(reader.read(MANIFEST).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise reader.fail(f"{MANIFEST} is not valid JSON: {exc}") from None
+    manifest = parse_json(reader.read(MANIFEST), f"project file {reader.path}: {MANIFEST}",
+                          ProjectFileError, _MAX_MANIFEST_BYTES)
     if not isinstance(manifest, dict):
         raise reader.fail(f"{MANIFEST} must hold a JSON object")
     if manifest.get("format") != FORMAT_NAME:
@@ -241,7 +276,7 @@ def _load_references(manifest: dict, reader: _Reader) -> tuple[Reference, ...]:
     return tuple(refs)
 
 
-def _load_pastes(manifest: dict, refs: tuple[Reference, ...],
+def _load_pastes(manifest: dict, refs: tuple[Reference, ...], photo_shape: tuple[int, int],
                  reader: _Reader) -> tuple[ReferencePaste, ...]:
     pastes = []
     by_id = {r.id: r for r in refs}
@@ -259,7 +294,11 @@ def _load_pastes(manifest: dict, refs: tuple[Reference, ...],
         if mask.shape != (box.height, box.width):
             raise reader.fail(f"paste #{i} mask is {mask.shape[1]}×{mask.shape[0]} but its "
                               f"source box is {box.width}×{box.height}")
-        pastes.append(ReferencePaste(ref_id, box, readonly_copy(mask), (target[0], target[1])))
+        paste = ReferencePaste(ref_id, box, readonly_copy(mask), (target[0], target[1]))
+        if paste.target_bbox.clip(photo_shape).is_empty:  # what make_paste refuses too
+            raise reader.fail(f"paste #{i} target (x={target[0]}, y={target[1]}) puts its "
+                              f"{box.width}×{box.height} region entirely outside the photo")
+        pastes.append(paste)
     return tuple(pastes)
 
 
@@ -267,6 +306,9 @@ def _build(reader: _Reader) -> EditDocument:
     manifest = _load_manifest(reader)
     w, h = _field(manifest, "width", int, reader), _field(manifest, "height", int, reader)
     photo = reader.image("photo.png", "RGB", None)
+    if min(photo.shape[:2]) < MIN_SIDE:  # what load_image refuses for a photo
+        raise reader.fail(f"photo.png is {photo.shape[1]}×{photo.shape[0]}; each side must be "
+                          f"at least {MIN_SIDE} px")
     if photo.shape[:2] != (h, w):
         raise reader.fail(f"photo.png is {photo.shape[1]}×{photo.shape[0]} but {MANIFEST} says "
                           f"{w}×{h}")
@@ -277,7 +319,7 @@ def _build(reader: _Reader) -> EditDocument:
     regions_member = manifest.get("regions")
     regions = None if regions_member is None else reader.regions(regions_member, size)
     refs = _load_references(manifest, reader)
-    pastes = _load_pastes(manifest, refs, reader)
+    pastes = _load_pastes(manifest, refs, (h, w), reader)
     revision = _field(manifest, "revision", int, reader)
     if revision < 0:
         raise reader.fail(f"revision must be >= 0, got {revision}")
@@ -311,16 +353,28 @@ def load_project(path: str | os.PathLike) -> EditDocument:
     (in particular no open document) is touched.
     """
     path = Path(path)
-    if not path.exists():
-        raise ProjectFileError(f"project file not found: {path}")
-    if path.is_dir():
+    try:
+        st = os.stat(path)  # follows a symbolic link: what it points at must be a plain file
+    except FileNotFoundError:
+        raise ProjectFileError(f"project file not found: {path}") from None
+    except OSError as exc:
+        raise ProjectFileError(f"cannot read project file {path}: {exc.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
         raise ProjectFileError(f"project path is a folder, not a file: {path}")
+    if not stat.S_ISREG(st.st_mode):
+        raise ProjectFileError(f"project path {path} is not a regular file (a device, pipe or "
+                               f"socket); open a .relayout file")
     try:
         with zipfile.ZipFile(path) as zf:
+            declared = sum(i.file_size for i in zf.infolist())
+            if declared > _MAX_TOTAL_BYTES:
+                raise ProjectFileError(f"project file {path} declares {declared} bytes of "
+                                       f"content; the limit is {_MAX_TOTAL_BYTES}")
             return _build(_Reader(zf, path))
     except ProjectFileError:
         raise
-    except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as exc:
+    except (zipfile.BadZipFile, EOFError, zlib.error, OSError, ValueError, NotImplementedError,
+            RuntimeError) as exc:  # what zipfile raises for broken or unsupported archives
         raise ProjectFileError(
             f"project file {path} is not a valid .relayout file (corrupt or truncated zip): "
             f"{exc}") from None
