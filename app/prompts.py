@@ -19,7 +19,12 @@ PROJECT_FILTER = "Relayout projects (*.relayout)"
 OPEN_FILTER = f"Photos and projects (*.jpg *.jpeg *.png *.webp *.tif *.tiff *.bmp *.relayout);;" \
               f"{PHOTO_FILTER};;{PROJECT_FILTER}"
 LABELS_FILTER = "Label maps (*.png)"
-EXPORT_FILTER = "PNG image (*.png);;JPEG image (*.jpg *.jpeg);;WebP image (*.webp)"
+EXPORT_FILTER = ("PNG image (*.png);;TIFF image (*.tif *.tiff);;JPEG image (*.jpg *.jpeg);;"
+                 "WebP image (*.webp)")
+# The pixel contract holds only for lossless files; say so where the user picks the quality.
+QUALITY_LABEL = ("JPEG and WebP are lossy: pixels outside the edit will not be exactly the "
+                 "photo's.\nFor an exact copy export PNG or TIFF, or WebP at quality 100 "
+                 "(lossless).\n\nJPEG / WebP quality (1–100):")
 
 
 class Prompts:
@@ -76,8 +81,8 @@ class Prompts:
             id(clicked))
 
     def ask_quality(self, default: int) -> int | None:
-        value, ok = QInputDialog.getInt(self.parent, "Export quality",
-                                        "JPEG / WebP quality (1–100):", default, 1, 100)
+        value, ok = QInputDialog.getInt(self.parent, "Export quality", QUALITY_LABEL, default,
+                                        1, 100)
         return int(value) if ok else None
 
 
@@ -120,4 +125,5 @@ class ScriptedPrompts(Prompts):
         return self.label_source
 
     def ask_quality(self, default: int) -> int | None:
+        self.asked.append(QUALITY_LABEL)
         return self.quality
