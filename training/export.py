@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from inference.commands.validation import int_in
+
 HELP = "export a checkpoint's networks to ONNX (and check them against PyTorch)"
 PARITY_TOLERANCE = 1e-3
 
@@ -18,9 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", required=True, help="checkpoint folder")
     p.add_argument("--out", help="output folder (default: CHECKPOINT/onnx, where the editor "
                                  "looks for it)")
-    p.add_argument("--benchmark", type=int, metavar="SIZE",
+    p.add_argument("--benchmark", type=int_in(32, 4096), metavar="SIZE",
                    help="also time the generator in torch and ONNX Runtime at SIZE×SIZE")
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeats", type=int_in(1, 1000), default=5, help="1..1000 (default 5)")
 
 
 def parity_inputs(size_h: int, size_w: int, seed: int = 0):

@@ -15,6 +15,8 @@ import argparse
 import sys
 import time
 
+from inference.commands.validation import float_in, int_in
+
 HELP = "label a folder of photos with the semantic parser, writing an ADE20K-layout folder"
 
 
@@ -24,10 +26,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--parser", default=None,
                    help="registry name, PATH.onnx or hf:ORG/REPO/FILE.onnx (default: the "
                         "registry's default parser)")
-    p.add_argument("--val-fraction", type=float, default=0.0, metavar="F",
+    p.add_argument("--val-fraction", type=float_in(0.0, 1.0, hi_open=True), default=0.0,
+                   metavar="F",
                    help="share of photos for the validation split, 0 <= F < 1 (default 0)")
-    p.add_argument("--max-side", type=int, default=1024, metavar="PX",
-                   help="photos are downscaled so their long side is at most PX (default 1024)")
+    p.add_argument("--max-side", type=int_in(32, 16384), default=1024, metavar="PX",
+                   help="photos are downscaled so their long side is at most PX, 32..16384 "
+                        "(default 1024)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--no-refine", action="store_true",
                    help="skip the guided-filter refinement of label boundaries")
@@ -40,13 +44,14 @@ def run(args: argparse.Namespace) -> int:
 
     from inference.errors import BadInputError
     from inference.imageio import load_image, save_image, save_label_map
-    from inference.parser.loader import load_parser
+    from inference.parser.loader import load_parser, regions_are_not_classes
+    from inference.parser.registry import REGIONS_PARSER
+    from inference.paths import check_output_folder
     from training.data.datasets import photo_files
 
-    if not 0.0 <= args.val_fraction < 1.0:
-        raise BadInputError(f"--val-fraction must be in [0, 1), got {args.val_fraction}")
-    if args.max_side < 32:
-        raise BadInputError(f"--max-side must be >= 32, got {args.max_side}")
+    check_output_folder(args.out, "--out")
+    if args.parser == REGIONS_PARSER:  # a flag error: before scanning the photos
+        raise BadInputError(regions_are_not_classes(" for a training folder"))
     files = photo_files(args.images)
     parser = load_parser(args.parser, device=args.device)
     out = Path(args.out)

@@ -15,48 +15,39 @@ import argparse
 import sys
 from typing import Any
 
+from inference.commands.validation import SEED_MAX, int_in, int_list_in
+
 HELP = "benchmark the warp backends: time, peak memory, warp PSNR on known correspondences"
 DEFAULT_RESOLUTIONS = "128,256,512,1024"
 MIN_RESOLUTION, MAX_RESOLUTION = 16, 4096
+MAX_REPEATS, MAX_THREADS, MAX_TIMEOUT = 1000, 1024, 7 * 24 * 3600
+LEARNED = {"msca": "msca", "patchmatch-gru": "patchmatch_gru"}  # backend -> checkpoint network
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    # Values are parsed in run(), so a bad one is a one-line error with exit status 2.
+    # Numbers are checked by argparse against their ranges: one line, exit status 2.
     parser.add_argument("--backends", default=None,
                         help="comma-separated backend names (default: every registered backend)")
     parser.add_argument("--resolutions", default=DEFAULT_RESOLUTIONS,
-                        help=f"comma-separated square output sizes (default {DEFAULT_RESOLUTIONS})")
+                        type=int_list_in(MIN_RESOLUTION, MAX_RESOLUTION),
+                        help=f"comma-separated square output sizes, each {MIN_RESOLUTION}.."
+                             f"{MAX_RESOLUTION} (default {DEFAULT_RESOLUTIONS})")
     parser.add_argument("--device", default="auto",
                         help="auto, cpu, cuda, or a comma list such as cpu,cuda (default auto)")
-    parser.add_argument("--repeats", default="3", help="timed runs of every case (default 3)")
+    parser.add_argument("--repeats", default=3, type=int_in(1, MAX_REPEATS),
+                        help=f"timed runs of every case, 1..{MAX_REPEATS} (default 3)")
     parser.add_argument("--json", dest="json_out", default=None, metavar="OUT",
                         help="also write the rows as a JSON list to OUT")
     parser.add_argument("--checkpoint", default=None,
                         help="checkpoint for the learned backends (msca, patchmatch-gru)")
-    parser.add_argument("--seed", default="0", help="first scene seed of the bench set")
-    parser.add_argument("--threads", default="0",
-                        help="torch CPU threads per job (default 0: torch's default)")
-    parser.add_argument("--timeout", default="1800",
-                        help="seconds one backend × resolution × device job may take")
-
-
-def _ints(text: str, what: str, lo: int, hi: int) -> list[int]:
-    from inference.errors import BadInputError
-
-    values = []
-    for part in (p.strip() for p in str(text).split(",")):
-        if not part:
-            continue
-        try:
-            v = int(part)
-        except ValueError:
-            raise BadInputError(f"--{what}: {part!r} is not an integer") from None
-        if not lo <= v <= hi:
-            raise BadInputError(f"--{what}: {v} is outside {lo}..{hi}")
-        values.append(v)
-    if not values:
-        raise BadInputError(f"--{what} lists nothing")
-    return values
+    parser.add_argument("--seed", default=0, type=int_in(0, SEED_MAX),
+                        help=f"first scene seed of the bench set, 0..{SEED_MAX} (default 0)")
+    parser.add_argument("--threads", default=0, type=int_in(0, MAX_THREADS),
+                        help=f"torch CPU threads per job, 0..{MAX_THREADS} (default 0: torch's "
+                             f"default)")
+    parser.add_argument("--timeout", default=1800, type=int_in(1, MAX_TIMEOUT),
+                        help=f"seconds one backend × resolution × device job may take, "
+                             f"1..{MAX_TIMEOUT} (default 1800)")
 
 
 def _devices(text: str) -> list[str]:
@@ -79,6 +70,20 @@ def _devices(text: str) -> list[str]:
     return out
 
 
+def _check_checkpoint(location: str, names: list[str]) -> None:
+    """Refuse a checkpoint no requested backend can use, before any job runs (a missing one
+    used to turn every learned backend into a 'needs-checkpoint' row, exit status 0)."""
+    from inference.checkpoint import load_checkpoint
+    from inference.errors import BadInputError
+
+    learned = [n for n in names if n in LEARNED]
+    if not learned:
+        raise BadInputError(f"--checkpoint is for the learned backends ({', '.join(LEARNED)}); "
+                            f"--backends lists none of them")
+    load_checkpoint(location).require_any(tuple(LEARNED[n] for n in learned),
+                                          f"--backends {','.join(learned)}")
+
+
 def _backend_config(name: str, checkpoint: str | None) -> dict[str, Any]:
     from dataclasses import fields
 
@@ -99,12 +104,15 @@ def run(args: argparse.Namespace) -> int:
     if unknown or not names:
         raise BadInputError(f"--backends: unknown {', '.join(unknown) or '(none given)'}; "
                             f"known: {', '.join(BACKENDS)}")
-    resolutions = _ints(args.resolutions, "resolutions", MIN_RESOLUTION, MAX_RESOLUTION)
-    repeats = _ints(args.repeats, "repeats", 1, 1000)[0]
-    seed = _ints(args.seed, "seed", 0, 2**31 - 1)[0]
-    timeout = _ints(args.timeout, "timeout", 1, 7 * 24 * 3600)[0]
-    threads = _ints(args.threads, "threads", 0, 1024)[0] or None
+    resolutions = args.resolutions  # a string default goes through its type too
+    repeats, seed, timeout, threads = args.repeats, args.seed, args.timeout, args.threads or None
     devices = _devices(args.device)
+    if args.json_out:
+        from inference.paths import check_output_file
+
+        check_output_file(args.json_out, "--json")
+    if args.checkpoint:
+        _check_checkpoint(args.checkpoint, names)
 
     rows = []
     for device in devices:

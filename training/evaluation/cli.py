@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from inference.commands.validation import SEED_MAX, WORKING_SIZE, int_in
+
 HELP = "evaluate the editor on the manipulation and reconstruction tasks of paper 000"
 
 
@@ -13,15 +15,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", help="checkpoint folder or hf:...; else the no-checkpoint path")
     p.add_argument("--out", required=True, help="folder for report.md and report.json")
     p.add_argument("--task", default="both", choices=("manipulation", "reconstruction", "both"))
-    p.add_argument("--count", type=int, default=50, help="cases per task")
-    p.add_argument("--size", type=int, default=256, help="long side images are scaled to")
+    p.add_argument("--count", type=int_in(1, 100_000), default=50,
+                   help="cases per task, 1..100000 (default 50)")
+    p.add_argument("--size", type=int_in(32, 4096), default=256,
+                   help="long side images are scaled to, 32..4096 (default 256)")
     p.add_argument("--backends", default="hrs,hrs-ms",
                    help="comma-separated warp backends to evaluate with the editor")
     p.add_argument("--baselines", default="unchanged,telea",
                    help="comma-separated baselines among unchanged, telea ('' for none)")
-    p.add_argument("--working-size", type=int, default=512)
+    p.add_argument("--working-size", type=int_in(*WORKING_SIZE), default=512,
+                   help="the editor's working resolution, {}..{} (default 512)".format(
+                       *WORKING_SIZE))
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int_in(0, SEED_MAX), default=0, help=f"0..{SEED_MAX}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from inference.correspondence import BACKENDS
     from inference.errors import BadInputError
     from inference.imageio import atomic_write_bytes
+    from inference.paths import check_output_folder
     from inference.pipeline.editor import EditSettings
     from inference.pipeline.models import EngineModels
     from training.data.ade20k import ADE20KFolder
@@ -42,8 +49,7 @@ def run(args: argparse.Namespace) -> int:
         telea,
     )
 
-    if args.count < 1:
-        raise BadInputError(f"--count must be at least 1, got {args.count}")
+    check_output_folder(args.out, "--out")  # before the evaluation, not after it
     backends = [b for b in args.backends.split(",") if b]
     for b in backends:
         if b not in BACKENDS:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from inference.errors import BadInputError
+from inference.commands.validation import SEED_MAX, float_in, int_in
 from training.synth.scenes import MAX_SIDE, MIN_SIDE, write_dataset
+
+MAX_COUNT = 1_000_000
 
 HELP = ("Write procedural outdoor scenes with ADE20K labels in the official ADE20K folder layout "
         "(images/{training,validation}/*.jpg, annotations/{training,validation}/*.png).")
@@ -14,26 +16,23 @@ HELP = ("Write procedural outdoor scenes with ADE20K labels in the official ADE2
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    parser.add_argument("--count", required=True, type=int, metavar="N",
-                        help="number of scenes (>= 1)")
-    parser.add_argument("--size", type=int, default=256, metavar="S",
+    parser.add_argument("--count", required=True, type=int_in(1, MAX_COUNT), metavar="N",
+                        help=f"number of scenes, 1..{MAX_COUNT}")
+    parser.add_argument("--size", type=int_in(MIN_SIDE, MAX_SIDE), default=256, metavar="S",
                         help=f"side of the square scenes in pixels, {MIN_SIDE}..{MAX_SIDE} "
                              "(default 256)")
-    parser.add_argument("--seed", type=int, default=0, metavar="K",
-                        help="base seed; the same seed writes the same files (default 0)")
-    parser.add_argument("--val-fraction", type=float, default=0.1, metavar="F",
+    parser.add_argument("--seed", type=int_in(0, SEED_MAX), default=0, metavar="K",
+                        help=f"base seed, 0..{SEED_MAX}; the same seed writes the same files "
+                             "(default 0)")
+    parser.add_argument("--val-fraction", type=float_in(0.0, 1.0, hi_open=True), default=0.1,
+                        metavar="F",
                         help="share of scenes in the validation split, 0 <= F < 1 (default 0.1)")
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.count < 1:
-        raise BadInputError(f"--count must be at least 1, got {args.count}")
-    if not MIN_SIDE <= args.size <= MAX_SIDE:
-        raise BadInputError(f"--size must be in {MIN_SIDE}..{MAX_SIDE} pixels, got {args.size}")
-    if args.seed < 0:
-        raise BadInputError(f"--seed must be >= 0, got {args.seed}")
-    if not 0.0 <= args.val_fraction < 1.0:
-        raise BadInputError(f"--val-fraction must be in [0, 1), got {args.val_fraction}")
+    from inference.paths import check_output_folder
+
+    check_output_folder(args.out, "--out")  # before the first scene, not after it
 
     interactive = sys.stderr.isatty()
 

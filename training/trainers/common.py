@@ -13,9 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inference.commands.validation import SEED_MAX, int_in
 from inference.errors import BadInputError
+from inference.paths import check_output_folder
 from training.configs import MODEL_SIZES, apply_overrides
 from training.losses.vgg import DEFAULT_VGG
+
+CROP_SIZE = (32, 2048)
+MAX_STEPS = 10**9
+MAX_BATCH = 4096
+MAX_WORKERS = 256
+MAX_THREADS = 1024
 
 
 @dataclass(frozen=True)
@@ -46,24 +54,28 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, metavar="DIR", help="ADE20K-layout folder")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="output folder: the checkpoint, checkpoints/, train_log.jsonl, samples/")
-    p.add_argument("--size", type=int, metavar="S", help="square training crops (multiple of 8)")
-    p.add_argument("--steps", type=int, metavar="N", help="total optimisation steps")
-    p.add_argument("--batch-size", type=int, metavar="B", help="images per step per process")
+    p.add_argument("--size", type=int_in(*CROP_SIZE), metavar="S",
+                   help="square training crops, {}..{} (multiple of 8)".format(*CROP_SIZE))
+    p.add_argument("--steps", type=int_in(1, MAX_STEPS), metavar="N",
+                   help=f"total optimisation steps, 1..{MAX_STEPS}")
+    p.add_argument("--batch-size", type=int_in(1, MAX_BATCH), metavar="B",
+                   help=f"images per step per process, 1..{MAX_BATCH}")
     p.add_argument("--model-size", default="paper", choices=MODEL_SIZES,
                    help="network preset: tiny (tests), small (CPU demos), paper (default)")
-    p.add_argument("--seed", type=int)
+    p.add_argument("--seed", type=int_in(0, SEED_MAX), help=f"random seed, 0..{SEED_MAX}")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--workers", type=int, metavar="W", help="data loader processes")
-    p.add_argument("--threads", type=int, metavar="T",
-                   help="CPU threads per process (1 is often fastest on a busy machine)")
+    p.add_argument("--workers", type=int_in(0, MAX_WORKERS), metavar="W",
+                   help=f"data loader processes, 0..{MAX_WORKERS}")
+    p.add_argument("--threads", type=int_in(0, MAX_THREADS), metavar="T",
+                   help=f"CPU threads per process, 0..{MAX_THREADS} (1 is often fastest on a "
+                        f"busy machine)")
     p.add_argument("--cache-decoded", action="store_true",
                    help="cache decoded, resized photos as .npy in DATA/.relayout_cache")
     p.add_argument("--vgg", metavar="SPEC",
                    help=f"VGG-19 weights: hf:ORG/REPO, FILE.safetensors or random "
                         f"(default {DEFAULT_VGG})")
-    p.add_argument("--log-every", type=int, metavar="N")
-    p.add_argument("--image-every", type=int, metavar="N")
-    p.add_argument("--checkpoint-every", type=int, metavar="N")
+    for flag in ("--log-every", "--image-every", "--checkpoint-every"):
+        p.add_argument(flag, type=int_in(1, MAX_STEPS), metavar="N", help=f"steps, 1..{MAX_STEPS}")
     p.add_argument("--no-amp", action="store_true", help="full precision on CUDA")
     p.add_argument("--resume", action="store_true",
                    help="continue from the latest OUT/checkpoints/step_* folder")
@@ -94,9 +106,7 @@ def apply_common_flags(config: Any, args: argparse.Namespace) -> Any:
 
 
 def check_out(out: str, resume: bool) -> Path:
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise BadInputError(f"--out {path} exists and is not a folder")
+    path = check_output_folder(out, "--out")
     if not resume and (path / "checkpoints").is_dir() and any((path / "checkpoints").iterdir()):
         raise BadInputError(f"--out {path} already holds a training run; pass --resume to "
                             "continue it or choose another folder")

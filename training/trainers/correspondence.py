@@ -169,9 +169,10 @@ def train_correspondence(config: StageAConfig, data: str | Path, out: str | Path
             restore_optimizer(opt, "opt", tensors, meta["optimizers"]["opt"])
             restore_rng(tensors, generator)
             start = int(meta["step"])
+    # The data first: a wrong --data is a one-line error before the VGG weights are fetched.
+    dataset = CorrespondencePairs(data, config.data, seed=run.seed)
     vgg, vgg_info = load_vgg19(run.vgg)
     vgg = vgg.to(rt.device)
-    dataset = CorrespondencePairs(data, config.data, seed=run.seed)
     loader = make_loader(dataset, run.batch_size, run.seed, start, rt.rank, rt.world,
                          config.data.workers, config.data.pin_memory, config.data.prefetch)
     ddp = wrap_ddp(model, rt)

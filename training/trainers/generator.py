@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from inference.checkpoint import load_checkpoint
+from inference.commands.validation import int_in
 from inference.errors import BadInputError
 from inference.networks.correspondence_net import CorrespondenceNet, CorrespondenceNetConfig
 from inference.networks.generator import GeneratorConfig, ManipulationGenerator
@@ -38,7 +39,7 @@ from training.losses import (
     l1_loss,
     load_vgg19,
 )
-from training.trainers.common import RunConfig, add_common_arguments, check_out
+from training.trainers.common import MAX_STEPS, RunConfig, add_common_arguments, check_out
 from training.trainers.correspondence import resolve_config
 from training.trainers.monitor import TrainMonitor, write_grid
 from training.trainers.runtime import Runtime, seed_everything, setup_runtime, unwrap, wrap_ddp
@@ -132,10 +133,11 @@ def train_generator(config: StageBConfig, data: str | Path, correspondence: str 
         restore_optimizer(opt_d, "opt_d", tensors, meta["optimizers"]["opt_d"])
         restore_rng(tensors, generator)
         start = int(meta["step"])
+    # The data first: a wrong --data is a one-line error before the VGG weights are fetched.
+    dataset = ManipulationSamples(data, config.data, seed=run.seed)
     vgg, vgg_info = load_vgg19(run.vgg)
     vgg = vgg.to(rt.device)
     sampler = config.warp.sampler()
-    dataset = ManipulationSamples(data, config.data, seed=run.seed)
     loader = make_loader(dataset, run.batch_size, run.seed, start, rt.rank, rt.world,
                          config.data.workers, config.data.pin_memory, config.data.prefetch)
     d_ddp = wrap_ddp(disc, rt)
@@ -217,8 +219,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_common_arguments(p)
     p.add_argument("--correspondence", required=True, metavar="DIR_A",
                    help="stage A output (a checkpoint with a 'correspondence' network)")
-    p.add_argument("--coarse-steps", type=int, metavar="N",
-                   help="steps of the first phase (coarse stage alone, L1 + perceptual)")
+    p.add_argument("--coarse-steps", type=int_in(0, MAX_STEPS), metavar="N",
+                   help="steps of the first phase (coarse stage alone, L1 + perceptual), "
+                        "0..--steps")
 
 
 def run(args: argparse.Namespace) -> int:
