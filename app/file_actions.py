@@ -232,10 +232,11 @@ class FileActions(QObject):
             return False
         try:
             labels = load_label_map(path, doc.shape)
-            doc.replace_labels(labels)
+            # A label map describes the photo as it is: the photo's layout, not an edit.
+            doc.set_photo_layout(labels, name="Import label map")
         except BadInputError as exc:
             return self._fail("Could not import the label map", exc)
-        self.status.emit(f"Imported label map {Path(path).name}")
+        self.status.emit(f"Imported label map {Path(path).name} as the photo's layout")
         return True
 
     def export_labels(self, path: str | None = None, color: bool = False) -> bool:
