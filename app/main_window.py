@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
         self.status.cancelRequested.connect(lambda: self.worker.cancel())
         self.files.status.connect(lambda m: self.status.showMessage(m, 6000))
         self.files.recentChanged.connect(self._fill_recent)
+        self.files.layouts.modelManagerRequested.connect(lambda: self.open_models())
         self.generation.progress.connect(lambda d, t: self.status.show_progress(d, t, "Generating"))
         self.generation.busyChanged.connect(self._busy_changed)
         self.generation.resultReady.connect(self._result_ready)
@@ -237,8 +238,12 @@ class MainWindow(QMainWindow):
     def _document_changed(self, event: DocumentEvent) -> None:
         if Layer(event.layer) in (Layer.HISTORY, Layer.RESULT, Layer.REGIONS):
             self._refresh()
-        if Layer(event.layer) is Layer.REGIONS and self.session.document is not None:
-            self.acts.fill_by_region.setEnabled(self.session.document.regions is not None)
+        doc = self.session.document
+        if Layer(event.layer) is Layer.REGIONS and doc is not None:
+            self.acts.fill_by_region.setEnabled(doc.regions is not None)
+            # Fresh regions on an unlabelled photo: G names whole regions.
+            if doc.regions is not None and not doc.original_labels.any():
+                self.acts.fill_by_region.setChecked(True)
 
     def _refresh(self) -> None:
         doc: EditDocument | None = self.session.document
@@ -339,6 +344,8 @@ class MainWindow(QMainWindow):
             self.apply_settings(dialog.value())
 
     def apply_settings(self, settings: EditorSettings) -> None:
+        if settings.parser != self.settings.parser:
+            self.files.layouts.forget()  # a new parser: try it, ask again if it fails
         self.settings = settings
         self.acts.auto_generate.setChecked(settings.auto_generate)
         save_settings(self.store, settings)

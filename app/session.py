@@ -66,6 +66,7 @@ class EditorSession(QObject):
         self.fill_by_region = False  # G fills automatic regions instead of connected labels
         self.fill_tolerance = 0.0  # > 0: the fill keeps only pixels of similar photo colour
         self._target = LayoutTarget.EDIT
+        self.layout_pending = False  # the open photo's layout is still being computed
         self.pending_paste: tuple[int, object] | None = None  # (reference id, ObjectSelection)
         # Derived data about references: automatic regions of unparsed ones, and the region
         # picked in the reference panel (reference id, ObjectSelection).
@@ -85,6 +86,7 @@ class EditorSession(QObject):
         self.project_path = project_path
         self.photo_path = photo_path
         self.pending_paste = None
+        self.layout_pending = False
         self.reference_regions = {}
         self.reference_selection = None
         self.fill_by_region = doc is not None and doc.regions is not None \

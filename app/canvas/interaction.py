@@ -67,6 +67,9 @@ class ToolInteraction(QObject):
         if doc is None:
             return
         tool = self.session.tool
+        if self.session.layout_pending and tool is not Tool.INSPECT:
+            self.message.emit("Wait a moment: the photo's layout is still being computed.")
+            return
         alt = bool(modifiers & Qt.KeyboardModifier.AltModifier)
         if tool in (Tool.BRUSH, Tool.FILL) and alt:
             self._pick(x, y)  # Alt-click samples a class, as in other paint programs

@@ -206,6 +206,27 @@ class EditDocument(PaintingDocument):
                             [(Layer.ORIGINAL_LABELS, full, self._labels.copy())],
                             state={"pastes": (), "selection": None})
 
+    def set_starting_layout(self, labels: LabelMap | None = None,
+                            regions: RegionMap | None = None) -> None:
+        """The layout (and/or automatic regions) a just-opened photo starts from, computed
+        while it was already shown: where its history begins, so no undo step and no unsaved
+        change. Both layouts take ``labels``."""
+        new = None if labels is None else self._checked_labels(labels, "labels")
+        checked = None if regions is None else self._checked_regions(regions)
+        self._finish_pending()
+        if new is not None:
+            self._original[...] = new
+            self._labels[...] = new
+            self._revision += 1
+            self._emit(Layer.ORIGINAL_LABELS, None)
+            self._emit(Layer.LABELS, None)
+        if checked is not None:
+            self._regions = checked
+            self._emit(Layer.REGIONS, None)
+        self._history.clear()
+        self.mark_saved()
+        self._emit(Layer.HISTORY, None)
+
     def set_regions(self, regions: RegionMap | None) -> None:
         """Set (or drop) the automatic over-segmentation used by :meth:`fill_region`.
 

@@ -59,10 +59,10 @@ def drag(qtbot, win: MainWindow, points) -> None:
 
 
 def open_offline(qtbot, win: MainWindow, path: str):
-    with qtbot.waitSignal(win.session.documentReplaced, timeout=30000):
-        assert win.files.open_photo(path)
-    if win.prompts.label_source == "regions":  # the regions job runs on the worker
-        qtbot.waitUntil(lambda: win.session.document.regions is not None, timeout=30000)
+    """Open ``path``: the photo shows at once, its layout follows from the worker."""
+    assert win.files.open_photo(path)
+    assert win.session.document is not None and win.session.layout_pending
+    qtbot.waitUntil(lambda: not win.session.layout_pending, timeout=30000)
     return win.session.document
 
 
