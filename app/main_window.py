@@ -143,6 +143,7 @@ class MainWindow(QMainWindow):
         self.files.status.connect(lambda m: self.status.showMessage(m, 6000))
         self.files.recentChanged.connect(self._fill_recent)
         self.files.layouts.modelManagerRequested.connect(lambda: self.open_models())
+        self.palette.done.connect(lambda: c.setFocus(Qt.FocusReason.ShortcutFocusReason))
         self.generation.progress.connect(lambda d, t: self.status.show_progress(d, t, "Generating"))
         self.generation.busyChanged.connect(self._busy_changed)
         self.generation.resultReady.connect(self._result_ready)
@@ -258,8 +259,12 @@ class MainWindow(QMainWindow):
         a.undo.setEnabled(has and doc.can_undo)
         a.redo.setEnabled(has and doc.can_redo)
         if has:
-            a.undo.setText(f"&Undo {doc.history.undo_name or ''}".strip())
-            a.redo.setText(f"&Redo {doc.history.redo_name or ''}".strip())
+            for action, word, name in ((a.undo, "Undo", doc.history.undo_name),
+                                       (a.redo, "Redo", doc.history.redo_name)):
+                # The menu and the tooltip name the step; the toolbar keeps one word.
+                action.setText(f"&{word} {name or ''}".strip())
+                shown = action.shortcut().toString()
+                action.setToolTip(f"{word} {name or ''}".strip() + f"  ({shown})")
         a.export_result.setEnabled(has and doc.last_result is not None)
         # Enabled for a stale result too, so that Ctrl+Enter explains why it does not apply.
         a.apply_result.setEnabled(has and doc.last_result is not None)
