@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
+from app import platform_hint
 from app.document import PROJECT_SUFFIX
 from app.main_window import MainWindow
 from app.prompts import ScriptedPrompts
@@ -23,7 +24,9 @@ SCREENSHOT_SIZE = (1400, 900)
 def application(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance()
     if app is None:
+        platform_hint.install()  # a platform plugin that cannot load gets a useful message
         app = QApplication(argv or [sys.argv[0]])
+        platform_hint.uninstall()
         app.setApplicationName("Relayout")
         app.setOrganizationName("Relayout")
     apply_theme(app)
