@@ -49,6 +49,35 @@ QSpinBox::down-arrow, QDoubleSpinBox::down-arrow {
 QSpinBox::up-arrow:disabled, QDoubleSpinBox::up-arrow:disabled { image: url(ARROW_UP_OFF); }
 QSpinBox::down-arrow:disabled, QDoubleSpinBox::down-arrow:disabled {
     image: url(ARROW_DOWN_OFF); }
+QListWidget, QTableWidget, QTreeWidget { background: #1b1c1f; color: #dcdfe4;
+    border: 1px solid #2e3035; border-radius: 5px; gridline-color: #2e3035; }
+QListWidget::item { padding: 3px; }
+QListWidget::item:selected, QTableWidget::item:selected { background: #2f5f96; }
+QHeaderView::section { background: #26272b; color: #a7abb3; border: none; padding: 4px; }
+QPushButton { background: #34363b; color: #e4e6ea; border: 1px solid #3d4046;
+              border-radius: 5px; padding: 5px 12px; }
+QPushButton:hover { background: #3d4046; }
+QPushButton:disabled { color: #6b6f78; background: #2a2b2f; }
+QPushButton#primary { background: #2f7be0; border-color: #2f7be0; color: white; }
+QPushButton#primary:disabled { background: #2a3a52; border-color: #2a3a52; color: #7f8da3; }
+QStatusBar { background: #26272b; color: #b5b9c0; border-top: 1px solid #17181b; }
+QStatusBar QLabel { color: #b5b9c0; padding: 0 6px; }
+QProgressBar { background: #18191c; border: 1px solid #34363b; border-radius: 4px;
+               color: #dfe2e6; text-align: center; max-height: 14px; }
+QProgressBar::chunk { background: #2f7be0; border-radius: 3px; }
+QSlider::groove:horizontal { height: 4px; background: #3a3c42; border-radius: 2px; }
+QSlider::handle:horizontal { background: #dfe2e6; width: 12px; margin: -5px 0;
+                             border-radius: 6px; }
+QSlider::sub-page:horizontal { background: #2f7be0; border-radius: 2px; }
+QMenuBar { background: #26272b; color: #dfe2e6; }
+QMenuBar::item:selected { background: #34363b; }
+QMenu { background: #2a2b2f; color: #e4e6ea; border: 1px solid #17181b; }
+QMenu::item:selected { background: #2f5f96; }
+QMenu::item:disabled { color: #6b6f78; }
+QTabBar::tab { background: #26272b; color: #a7abb3; padding: 5px 10px; }
+QTabBar::tab:selected { background: #32343a; color: #ffffff; }
+QCheckBox { color: #dfe2e6; }
+QToolTip { background: #2a2b2f; color: #e4e6ea; border: 1px solid #17181b; }
 """
 
 

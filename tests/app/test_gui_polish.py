@@ -134,6 +134,14 @@ def test_disabled_actions_look_disabled(themed, window):
     assert window.acts.undo.isEnabled()
     enabled = _brightest(button.grab().toImage())
     assert enabled - disabled > 60, (enabled, disabled)
+    # push buttons too (the reference panel's, without a document)
+    window.session.set_document(None)
+    QApplication.processEvents()
+    remove = window.references.remove_button
+    assert not remove.isEnabled()
+    off = _brightest(remove.grab().toImage())
+    remove.setEnabled(True)
+    assert _brightest(remove.grab().toImage()) - off > 60
 
 
 @pytest.mark.parametrize("x", [0.0, 5.0, 400.0, 795.0, 800.0])
