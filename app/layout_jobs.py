@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.document import EditDocument, LayoutTarget
 from app.engine_worker import EngineWorker, Job
@@ -158,6 +158,13 @@ class LayoutJobs(QObject):
             return
         spec = job.context["spec"]
         self.failed_parsers[spec] = message
+        # Ask once the other listeners of this failure have run (the status bar stops its
+        # progress), not from inside the signal.
+        QTimer.singleShot(0, lambda: self._ask(doc, spec, message))
+
+    def _ask(self, doc: EditDocument, spec: str, message: str) -> None:
+        if doc is not self.session.document:
+            return
         choice = self.prompts.ask_label_source(parser_problem(spec, message), message)
         if choice in ("regions", "import", "empty"):
             self.offline_choice = choice

@@ -144,6 +144,9 @@ class MainWindow(QMainWindow):
         self.files.recentChanged.connect(self._fill_recent)
         self.files.layouts.modelManagerRequested.connect(lambda: self.open_models())
         self.palette.done.connect(lambda: c.setFocus(Qt.FocusReason.ShortcutFocusReason))
+        # Enter in the tolerance box hands the keyboard back too (tool keys are letters).
+        self.main_bar.tolerance.editingFinished.connect(
+            lambda: c.setFocus(Qt.FocusReason.ShortcutFocusReason))
         self.generation.progress.connect(lambda d, t: self.status.show_progress(d, t, "Generating"))
         self.generation.busyChanged.connect(self._busy_changed)
         self.generation.resultReady.connect(self._result_ready)

@@ -18,6 +18,7 @@ QToolBar QToolButton { border-radius: 6px; padding: 5px; color: #dfe2e6; }
 QToolBar QToolButton:hover { background: #34363b; }
 QToolBar QToolButton:checked { background: #2f5f96; }
 QToolBar QToolButton:disabled { color: #5b5f67; }
+QToolBar QToolButton:checked:disabled { background: #2a2f38; }
 QToolButton#generate { background: #2f7be0; color: white; font-weight: 600;
                        padding: 5px 14px; }
 QToolButton#generate:hover { background: #4a8ff0; }

@@ -80,6 +80,12 @@ def test_search_enter_picks_and_returns_focus_esc_leaves(window, qtbot):
     search.setFocus()
     qtbot.keyClick(search, Qt.Key.Key_Escape)
     assert QApplication.focusWidget() is window.canvas
+    spin = window.main_bar.tolerance  # the fill tolerance box gives the keyboard back too
+    spin.setFocus()
+    spin.selectAll()
+    qtbot.keyClicks(spin, "40")
+    qtbot.keyClick(spin, Qt.Key.Key_Return)
+    assert window.session.fill_tolerance == 40 and QApplication.focusWidget() is window.canvas
 
 
 def test_edited_classes_keep_their_true_colours_under_the_mask(window):
