@@ -1,6 +1,6 @@
 """Relayout command line: the editor by default; sub-commands for scripted work.
 
-    python main.py [IMAGE] [--labels LABELS.png]     open the editor
+    python main.py [IMAGE] [--labels LABELS.png]     open the editor (IMAGE may be a .relayout)
     python main.py <command> --help                  help for one command
 
 Exit status: 0 success, 2 bad input (one-line message), 1 internal error.
@@ -41,7 +41,7 @@ def build_parser(command_modules: dict[str, object]) -> argparse.ArgumentParser:
 
 def _gui_argument_parser() -> argparse.ArgumentParser:
     parser = OneLineArgumentParser(prog="main.py", description="Open the Relayout editor.")
-    parser.add_argument("image", nargs="?", help="photo to open")
+    parser.add_argument("image", nargs="?", help="photo or .relayout project to open")
     parser.add_argument("--labels", help="label map of the photo (PNG)")
     parser.add_argument("--screenshot", metavar="OUT.png",
                         help="render the editor offscreen (1400×900), save it, and exit")
@@ -52,6 +52,10 @@ def run_gui(argv: list[str]) -> int:
     args = _gui_argument_parser().parse_args(argv)
     if args.labels and not args.image:
         print("error: --labels needs an IMAGE", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.labels and args.image.lower().endswith(".relayout"):
+        print("error: --labels belongs to a photo; a .relayout project holds its own layouts",
+              file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.screenshot:
         from inference.paths import check_distinct, check_output_file

@@ -42,6 +42,10 @@ class EditorActions:
     brush_bigger: QAction
     brush_smaller: QAction
     fill_by_region: QAction
+    # which layout the tools write
+    label_photo: QAction
+    edit_layout: QAction
+    adopt_layout: QAction
     # objects
     delete_object: QAction
     flip_horizontal: QAction
@@ -116,6 +120,15 @@ def build_actions(parent: QWidget) -> EditorActions:
                            ("Warped", "4", "The warped pixels (Eq. 7) before refinement")):
         views[name] = a(parent, name, key, tip, checkable=True, checked=name == "Layout")
         view_group.addAction(views[name])
+    target_group = QActionGroup(parent)
+    label_photo = a(parent, "&Label the Photo", "F2",
+                    "Brush, eraser and fill describe the photo as it is (not an edit)",
+                    checkable=True)
+    edit_layout = a(parent, "&Edit the Layout", "F3",
+                    "Brush, eraser and fill change the layout: Generate re-synthesises them",
+                    checkable=True, checked=True)
+    for action in (label_photo, edit_layout):
+        target_group.addAction(action)
     return EditorActions(
         open=a(parent, "&Open…", QKeySequence.StandardKey.Open, "Open a photo or project"),
         open_project=a(parent, "Open &Project…", "Ctrl+Shift+O"),
@@ -136,6 +149,11 @@ def build_actions(parent: QWidget) -> EditorActions:
         brush_smaller=a(parent, "Smaller Brush", "["),
         fill_by_region=a(parent, "Fill Automatic Regions", "Shift+G",
                          "G fills a whole automatic region", checkable=True),
+        label_photo=label_photo,
+        edit_layout=edit_layout,
+        adopt_layout=a(parent, "&Use as the Photo's Layout",
+                       tip="Make the edited layout the photo's own layout (undoable): what "
+                           "was painted as edits becomes labelling"),
         delete_object=a(parent, "&Delete Object", "Delete", "Remove the selected object"),
         flip_horizontal=a(parent, "Flip &Horizontally", "H"),
         flip_vertical=a(parent, "Flip &Vertically", "Shift+H"),

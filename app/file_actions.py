@@ -1,8 +1,10 @@
 """Opening, saving, importing and exporting: every file operation of the editor.
 
 A failed load never touches the open document: files are read and validated into a *new*
-document first, and only a complete one replaces the session's. Parsing and automatic regions
-run on the engine worker; the photo waits there, not in the UI. Saves are atomic (temp + rename).
+document first, and only a complete one replaces the session's. A photo is shown at once; its
+layout (parser or automatic regions, :mod:`app.layout_jobs`) follows from the engine worker.
+Saves are atomic (temp + rename). File dialogs start in the folder last used and suggest names
+derived from the photo (``kite_edited.png``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QSettings, Signal
 
 from app.document import PROJECT_SUFFIX, EditDocument, load_project, save_project
-from app.engine_worker import EngineWorker, Job
+from app.engine_worker import EngineWorker
+from app.layout_jobs import LayoutJobs
 from app.prompts import (
     EXPORT_FILTER,
     LABELS_FILTER,
@@ -27,9 +30,8 @@ from app.session import EditorSession
 from app.settings import EditorSettings, add_recent_file
 from inference.errors import BadInputError
 from inference.imageio import load_image, load_label_map, save_image, save_label_map, save_mask
-from inference.parser import REGIONS_PARSER
 
-PARSE, REGIONS = "parse", "regions"
+LAST_FOLDER = "last_folder"  # QSettings key
 
 
 class FileActions(QObject):
@@ -43,9 +45,11 @@ class FileActions(QObject):
         super().__init__(parent)
         self.session, self.worker, self.prompts = session, worker, prompts
         self.settings, self.store = settings, store
-        self._parsers: dict[str, object] = {}  # loaded on the worker thread, reused there
-        worker.jobFinished.connect(self._on_job_done)
-        worker.jobFailed.connect(self._on_job_failed)
+        self.layouts = LayoutJobs(session, worker, prompts, lambda: settings().parser,
+                                  lambda: settings().device, self.start_folder, self)
+        self.layouts.status.connect(self.status)
+        self.layouts.failed.connect(lambda title, msg: self._fail(title, BadInputError(msg)))
+        self.layouts.referenceReady.connect(self._add_reference)
 
     @property
     def doc(self) -> EditDocument | None:
@@ -58,6 +62,32 @@ class FileActions(QObject):
 
     def _remember(self, path: Path) -> None:
         self.recentChanged.emit(add_recent_file(self.store, path))
+
+    # ---------------------------------------------------------------- folders and names
+    def start_folder(self) -> str:
+        """Where file dialogs start: the folder last used, else the open photo's folder."""
+        last = str(self.store.value(LAST_FOLDER, "") or "")
+        if last and Path(last).is_dir():
+            return last
+        photo = self.session.photo_path or self.session.project_path
+        return str(photo.parent) if photo is not None else ""
+
+    def _used(self, path: str | None) -> str | None:
+        """Remember the folder of a path the user chose (``None`` passes through)."""
+        if path:
+            self.store.setValue(LAST_FOLDER, str(Path(path).resolve().parent))
+        return path
+
+    def _ask_open(self, title: str, filters: str) -> str | None:
+        return self._used(self.prompts.open_path(title, filters, self.start_folder()))
+
+    def _ask_save(self, title: str, filters: str, suffix: str) -> str | None:
+        """Ask where to save, suggesting ``<photo stem><suffix>`` in the start folder."""
+        source = self.session.photo_path or self.session.project_path or Path("untitled")
+        folder = self.start_folder()
+        name = source.stem + suffix
+        return self._used(self.prompts.save_path(
+            title, filters, str(Path(folder) / name) if folder else name))
 
     # ---------------------------------------------------------------- unsaved changes
     def confirm_discard(self) -> bool:
@@ -73,7 +103,7 @@ class FileActions(QObject):
 
     # ---------------------------------------------------------------- opening
     def open_any(self, path: str | None = None) -> bool:
-        path = path or self.prompts.open_path("Open photo or project", OPEN_FILTER)
+        path = path or self._ask_open("Open photo or project", OPEN_FILTER)
         if not path:
             return False
         if Path(path).suffix.lower() == PROJECT_SUFFIX:
@@ -81,7 +111,7 @@ class FileActions(QObject):
         return self.open_photo(path)
 
     def open_project(self, path: str | None = None) -> bool:
-        path = path or self.prompts.open_path("Open project", PROJECT_FILTER)
+        path = path or self._ask_open("Open project", PROJECT_FILTER)
         if not path or not self.confirm_discard():
             return False
         try:
@@ -99,7 +129,7 @@ class FileActions(QObject):
 
         Returns ``True`` when the photo was read; the document may arrive later (parsing).
         """
-        path = path or self.prompts.open_path("Open photo", PHOTO_FILTER)
+        path = path or self._ask_open("Open photo", PHOTO_FILTER)
         if not path or not self.confirm_discard():
             return False
         try:
@@ -111,93 +141,24 @@ class FileActions(QObject):
         if labels is not None:
             self._install(EditDocument(photo, labels), Path(path))
             return True
-        spec = self.settings().parser.strip()
-        if spec == REGIONS_PARSER or not spec:
-            self._start_regions(photo, Path(path), "document")
-        else:
-            self._start_parse(photo, Path(path), spec, "document")
+        # Show the photo now; its layout arrives from the worker (edits wait for it).
+        doc = EditDocument(photo)
+        self._install(doc, Path(path))
+        self.session.layout_pending = True
+        self.layouts.start_document(doc)
         return True
 
-    def _install(self, doc: EditDocument, path: Path, regions: np.ndarray | None = None) -> None:
-        if regions is not None:
-            doc.set_regions(regions)
-            doc.mark_saved()  # regions are derived data, not an unsaved edit
+    def _install(self, doc: EditDocument, path: Path) -> None:
         self.session.set_document(doc, photo_path=path)
         self._remember(path)
         self.opened.emit(str(path))
         self.status.emit(f"Opened {path.name} ({doc.shape[1]}×{doc.shape[0]})")
 
-    def _start_parse(self, photo: np.ndarray, path: Path, spec: str, target: str) -> None:
-        device = self.settings().device
-        parsers = self._parsers
-
-        def run(progress, cancel):
-            from inference.parser import load_parser
-
-            if spec not in parsers:
-                parsers[spec] = load_parser(spec, device=device)
-            return parsers[spec].parse(photo, progress=progress, cancel=cancel).labels
-
-        self.status.emit(f"Parsing {path.name} with {spec}…")
-        self.worker.submit(Job(PARSE, run, context={"photo": photo, "path": path,
-                                                    "target": target}))
-
-    def _start_regions(self, photo: np.ndarray, path: Path, target: str) -> None:
-        def run(progress, cancel):
-            from inference.parser import segment_regions
-
-            return segment_regions(photo, progress=progress, cancel=cancel)
-
-        self.status.emit(f"Computing automatic regions of {path.name}…")
-        self.worker.submit(Job(REGIONS, run, context={"photo": photo, "path": path,
-                                                      "target": target}))
-
-    def _on_job_done(self, job: Job, value: object) -> None:
-        if job.kind not in (PARSE, REGIONS) or not isinstance(value, np.ndarray):
-            return
-        photo, path, target = job.context["photo"], job.context["path"], job.context["target"]
-        try:
-            if target == "reference":
-                self._add_reference(photo, path, value if job.kind == PARSE else None,
-                                    value if job.kind == REGIONS else None)
-            elif job.kind == PARSE:
-                self._install(EditDocument(photo, value), path)
-            else:
-                self._install(EditDocument(photo), path, regions=value)
-        except BadInputError as exc:
-            self._fail("Could not use the layout", exc)
-
-    def _on_job_failed(self, job: Job, message: str, _user: bool) -> None:
-        if job.kind not in (PARSE, REGIONS):
-            return
-        photo, path, target = job.context["photo"], job.context["path"], job.context["target"]
-        if job.kind == PARSE and target == "reference":
-            self.status.emit(f"No parser ({message.split(';')[0]}); using automatic regions")
-            self._start_regions(photo, path, "reference")
-            return
-        if job.kind == REGIONS:
-            self._fail("Automatic regions failed", BadInputError(message))
-            return
-        choice = self.prompts.ask_label_source(message)
-        if choice == "regions":
-            self._start_regions(photo, path, "document")
-        elif choice == "empty":
-            self._install(EditDocument(photo), path)
-        elif choice == "import":
-            labels_path = self.prompts.open_path("Import label map", LABELS_FILTER)
-            if labels_path:
-                try:
-                    labels = load_label_map(labels_path, photo.shape[:2])
-                except BadInputError as exc:
-                    self._fail("Could not import the label map", exc)
-                    return
-                self._install(EditDocument(photo, labels), path)
-
     # ---------------------------------------------------------------- references
     def open_reference(self, path: str | None = None, labels_path: str | None = None) -> bool:
         if self.doc is None:
             return False
-        path = path or self.prompts.open_path("Open reference photo", PHOTO_FILTER)
+        path = path or self._ask_open("Open reference photo", PHOTO_FILTER)
         if not path:
             return False
         try:
@@ -207,10 +168,8 @@ class FileActions(QObject):
             return self._fail("Could not open the reference", exc)
         if labels is not None:
             self._add_reference(photo, Path(path), labels, None)
-        elif self.settings().parser.strip() in (REGIONS_PARSER, ""):
-            self._start_regions(photo, Path(path), "reference")
         else:
-            self._start_parse(photo, Path(path), self.settings().parser.strip(), "reference")
+            self.layouts.start_reference(photo, Path(path))
         return True
 
     def _add_reference(self, photo: np.ndarray, path: Path, labels: np.ndarray | None,
@@ -228,27 +187,31 @@ class FileActions(QObject):
     # ---------------------------------------------------------------- label maps
     def import_labels(self, path: str | None = None) -> bool:
         doc = self.doc
-        path = path or (self.prompts.open_path("Import label map", LABELS_FILTER) if doc else None)
+        path = path or (self._ask_open("Import label map", LABELS_FILTER) if doc else None)
         if doc is None or not path:
             return False
         try:
             labels = load_label_map(path, doc.shape)
-            doc.replace_labels(labels)
+            # A label map describes the photo as it is: the photo's layout, not an edit.
+            doc.set_photo_layout(labels, name="Import label map")
         except BadInputError as exc:
             return self._fail("Could not import the label map", exc)
-        self.status.emit(f"Imported label map {Path(path).name}")
+        self.status.emit(f"Imported label map {Path(path).name} as the photo's layout")
         return True
 
     def export_labels(self, path: str | None = None, color: bool = False) -> bool:
         doc = self.doc
-        path = path or (self.prompts.save_path("Export label map", LABELS_FILTER) if doc else None)
+        if doc is not None and not path:
+            path = self._ask_save("Export label map", LABELS_FILTER,
+                                  "_labels_color.png" if color else "_labels.png")
         if doc is None or not path:
             return False
         return self._write(lambda: save_label_map(path, doc.labels, color=color), path)
 
     def export_mask(self, path: str | None = None) -> bool:
         doc = self.doc
-        path = path or (self.prompts.save_path("Export edit mask", LABELS_FILTER) if doc else None)
+        if doc is not None and not path:
+            path = self._ask_save("Export edit mask", LABELS_FILTER, "_mask.png")
         if doc is None or not path:
             return False
         return self._write(lambda: save_mask(path, doc.edit_mask()), path)
@@ -260,7 +223,7 @@ class FileActions(QObject):
         if doc.last_result is None:
             self.prompts.info("Nothing to export", "Generate a result first (Ctrl+G).")
             return False
-        path = path or self.prompts.save_path("Export result", EXPORT_FILTER)
+        path = path or self._ask_save("Export result", EXPORT_FILTER, "_edited.png")
         if not path:
             return False
         if quality is None and Path(path).suffix.lower() in (".jpg", ".jpeg", ".webp"):
@@ -291,8 +254,7 @@ class FileActions(QObject):
         if doc is None:
             return False
         if not path:
-            stem = (self.session.photo_path or Path("untitled")).stem
-            path = self.prompts.save_path("Save project", PROJECT_FILTER, stem + PROJECT_SUFFIX)
+            path = self._ask_save("Save project", PROJECT_FILTER, PROJECT_SUFFIX)
         if not path:
             return False
         if Path(path).suffix.lower() != PROJECT_SUFFIX:

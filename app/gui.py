@@ -12,6 +12,8 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
+from app import platform_hint
+from app.document import PROJECT_SUFFIX
 from app.main_window import MainWindow
 from app.prompts import ScriptedPrompts
 from app.theme import apply_theme
@@ -23,7 +25,9 @@ SCREENSHOT_SIZE = (1400, 900)
 def application(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance()
     if app is None:
+        platform_hint.install()  # a platform plugin that cannot load gets a useful message
         app = QApplication(argv or [sys.argv[0]])
+        platform_hint.uninstall()
         app.setApplicationName("Relayout")
         app.setOrganizationName("Relayout")
     apply_theme(app)
@@ -31,15 +35,21 @@ def application(argv: list[str] | None = None) -> QApplication:
 
 
 def wait_for_document(window: MainWindow, timeout_ms: int = 60000) -> bool:
-    """Run the event loop until the window has a document (parsing is asynchronous)."""
-    if window.session.document is not None:
-        return True
+    """Run the event loop until the window's document has its layout (parsing and automatic
+    regions run on the worker while the photo is already shown)."""
+    def ready() -> bool:
+        return window.session.document is not None and not window.session.layout_pending
+
     loop = QEventLoop()
-    window.session.documentReplaced.connect(loop.quit)
+    poll = QTimer()
+    poll.timeout.connect(lambda: loop.quit() if ready() else None)
+    poll.start(50)
     window.files.status.connect(lambda m: loop.quit() if m.startswith("Could not") else None)
     QTimer.singleShot(timeout_ms, loop.quit)
-    loop.exec()
-    return window.session.document is not None
+    if not ready():
+        loop.exec()
+    poll.stop()
+    return ready()
 
 
 def screenshot(window: MainWindow, out: str | Path) -> None:
@@ -71,14 +81,21 @@ def run(image: str | None, labels: str | None = None, screenshot_path: str | Non
             window.worker.shutdown()
             Path(screenshot_path).with_suffix(".ini").unlink(missing_ok=True)
     if image:
-        window.files.open_photo(image, labels)
+        open_path(window, image, labels)
     window.show()
     return int(app.exec())
 
 
+def open_path(window: MainWindow, path: str, labels: str | None = None) -> bool:
+    """Open what the command line names: a ``.relayout`` project or a photo (with labels)."""
+    if Path(path).suffix.lower() == PROJECT_SUFFIX:
+        return window.files.open_project(path)
+    return window.files.open_photo(path, labels)
+
+
 def _screenshot_run(window: MainWindow, image: str | None, labels: str | None, out: str) -> int:
     if image:
-        opened = window.files.open_photo(image, labels) and wait_for_document(window)
+        opened = open_path(window, image, labels) and wait_for_document(window)
         if not opened:
             errors = getattr(window.prompts, "errors", [])
             print(f"error: {errors[-1] if errors else 'could not open ' + image}",

@@ -19,17 +19,17 @@ from app.canvas import CanvasView, ViewMode
 from app.canvas.overlays import Inspection
 from app.canvas.rendering import ViewLayer
 from app.correspondence_map import keys_at_pixel
-from app.document import DocumentEvent, EditDocument, Layer
+from app.document import DocumentEvent, EditDocument, Layer, LayoutTarget
 from app.engine_worker import EngineWorker, Job
 from app.file_actions import FileActions
 from app.generation import GenerateController
 from app.prompts import Prompts
 from app.session import EditorSession, Tool
 from app.settings import EditorSettings, load_settings, recent_files, save_settings
-from app.widgets.class_palette import ClassPaletteDock, class_label
+from app.widgets.class_palette import ClassPaletteDock
 from app.widgets.inspector_panel import InspectorPanel
 from app.widgets.reference_panel import ReferencePanel
-from app.widgets.status_bar import EditorStatusBar
+from app.widgets.status_bar import EditorStatusBar, tool_status_text
 from app.window_chrome import build_main_bar, build_menus, build_tool_bar
 from inference.errors import BadInputError
 
@@ -56,8 +56,9 @@ class MainWindow(QMainWindow):
         self.acts: EditorActions = build_actions(self)
         self.recent_menu = build_menus(self, self.acts)
         build_tool_bar(self, self.acts)
-        _bar, self.opacity_slider, self.split_slider = build_main_bar(
-            self, self.acts, self._set_opacity, self._set_split)
+        self.main_bar = build_main_bar(self, self.acts, self._set_opacity, self._set_split,
+                                       self._set_tolerance)
+        self.opacity_slider, self.split_slider = self.main_bar.opacity, self.main_bar.split
         self.opacity_slider.setValue(round(self.settings.overlay_opacity * 100))
         self.palette = ClassPaletteDock(self.session, self)
         self.references = ReferencePanel(self.session, lambda: self.files.open_reference(), self)
@@ -97,6 +98,9 @@ class MainWindow(QMainWindow):
         a.brush_bigger.triggered.connect(lambda: s.grow_brush(True))
         a.brush_smaller.triggered.connect(lambda: s.grow_brush(False))
         a.fill_by_region.toggled.connect(lambda on: setattr(s, "fill_by_region", on))
+        a.label_photo.triggered.connect(lambda: s.set_layout_target(LayoutTarget.PHOTO))
+        a.edit_layout.triggered.connect(lambda: s.set_layout_target(LayoutTarget.EDIT))
+        a.adopt_layout.triggered.connect(lambda: self._doc_call("adopt_edited_layout"))
         a.delete_object.triggered.connect(lambda: self._doc_call("delete_selection"))
         a.flip_horizontal.triggered.connect(lambda: self._doc_call("flip_selection", True))
         a.flip_vertical.triggered.connect(lambda: self._doc_call("flip_selection", False))
@@ -115,7 +119,7 @@ class MainWindow(QMainWindow):
                              (a.view_compare, ViewMode.COMPARE), (a.view_warped, ViewMode.WARPED)):
             action.triggered.connect(lambda _=False, m=mode: self.set_view_mode(m))
         a.before_after.toggled.connect(self._toggle_before)
-        a.generate.triggered.connect(self.generation.generate)
+        a.generate.triggered.connect(self.generate)
         a.cancel.triggered.connect(lambda: self.worker.cancel())
         a.apply_result.triggered.connect(self._apply)
         a.auto_generate.toggled.connect(self._set_auto)
@@ -124,6 +128,7 @@ class MainWindow(QMainWindow):
         for tool, action in a.tools.items():
             action.triggered.connect(lambda _=False, t=tool: s.set_tool(t))
         s.toolChanged.connect(self._tool_changed)
+        s.layoutTargetChanged.connect(self._target_changed)
         s.brushChanged.connect(lambda _v: self._show_tool())
         s.classChanged.connect(lambda _v: self._show_tool())
         s.documentReplaced.connect(lambda _d: self._document_replaced())
@@ -131,11 +136,17 @@ class MainWindow(QMainWindow):
         s.pathChanged.connect(self._refresh)
         c.cursorMoved.connect(self._cursor_moved)
         c.zoomChanged.connect(self.status.show_zoom)
+        c.splitChanged.connect(self._split_dragged)
         c.interaction.message.connect(lambda m: self.status.showMessage(m, 6000))
         c.interaction.inspectRequested.connect(self.inspect_pixel)
         self.status.cancelRequested.connect(lambda: self.worker.cancel())
         self.files.status.connect(lambda m: self.status.showMessage(m, 6000))
         self.files.recentChanged.connect(self._fill_recent)
+        self.files.layouts.modelManagerRequested.connect(lambda: self.open_models())
+        self.palette.done.connect(lambda: c.setFocus(Qt.FocusReason.ShortcutFocusReason))
+        # Enter in the tolerance box hands the keyboard back too (tool keys are letters).
+        self.main_bar.tolerance.editingFinished.connect(
+            lambda: c.setFocus(Qt.FocusReason.ShortcutFocusReason))
         self.generation.progress.connect(lambda d, t: self.status.show_progress(d, t, "Generating"))
         self.generation.busyChanged.connect(self._busy_changed)
         self.generation.resultReady.connect(self._result_ready)
@@ -157,7 +168,27 @@ class MainWindow(QMainWindow):
             self.status.showMessage(str(exc), 6000)
             return None
 
+    def generate(self) -> None:
+        doc = self.session.document
+        if doc is not None and not doc.edit_mask().any():
+            self.status.showMessage(
+                "Nothing to generate: the layout has no edits. Label the photo (F2), then "
+                "switch to Edit the Layout (F3) and change it.", 8000)
+            return
+        self.generation.generate()
+
     def _apply(self) -> None:
+        doc = self.session.document
+        if doc is None:
+            return
+        if doc.last_result is None:
+            self.status.showMessage("Nothing to apply: generate a result first (Ctrl+G).", 8000)
+            return
+        if not doc.result_is_current:
+            self.status.showMessage(
+                "Not applied: the result is stale (the layout changed after it was "
+                "generated). Generate again (Ctrl+G), then apply.", 8000)
+            return
         try:
             if self.generation.apply():
                 self.set_view_mode(ViewMode.EDIT)
@@ -185,6 +216,15 @@ class MainWindow(QMainWindow):
     def _set_split(self, value: int) -> None:
         self.canvas.set_option("split", value / 100.0)
 
+    def _split_dragged(self, split: float) -> None:
+        self.split_slider.blockSignals(True)  # keep the canvas' exact position
+        self.split_slider.setValue(round(split * 100))
+        self.split_slider.blockSignals(False)
+
+    def _set_tolerance(self, value: int) -> None:
+        self.session.fill_tolerance = float(value)
+        self._show_tool()
+
     def _set_auto(self, on: bool) -> None:
         self.settings = replace(self.settings, auto_generate=on)
         if on:
@@ -202,8 +242,12 @@ class MainWindow(QMainWindow):
     def _document_changed(self, event: DocumentEvent) -> None:
         if Layer(event.layer) in (Layer.HISTORY, Layer.RESULT, Layer.REGIONS):
             self._refresh()
-        if Layer(event.layer) is Layer.REGIONS and self.session.document is not None:
-            self.acts.fill_by_region.setEnabled(self.session.document.regions is not None)
+        doc = self.session.document
+        if Layer(event.layer) is Layer.REGIONS and doc is not None:
+            self.acts.fill_by_region.setEnabled(doc.regions is not None)
+            # Fresh regions on an unlabelled photo: G names whole regions.
+            if doc.regions is not None and not doc.original_labels.any():
+                self.acts.fill_by_region.setChecked(True)
 
     def _refresh(self) -> None:
         doc: EditDocument | None = self.session.document
@@ -212,15 +256,21 @@ class MainWindow(QMainWindow):
         for action in (a.save, a.save_as, a.import_labels, a.export_labels, a.export_mask,
                        a.export_labels_color, a.open_reference, a.generate, a.clear_mask,
                        a.clear_edits, a.delete_object, a.flip_horizontal, a.flip_vertical,
-                       a.rotate_left, a.rotate_right, a.scale_up, a.scale_down):
+                       a.rotate_left, a.rotate_right, a.scale_up, a.scale_down,
+                       a.label_photo, a.edit_layout, a.adopt_layout):
             action.setEnabled(has)
         a.undo.setEnabled(has and doc.can_undo)
         a.redo.setEnabled(has and doc.can_redo)
         if has:
-            a.undo.setText(f"&Undo {doc.history.undo_name or ''}".strip())
-            a.redo.setText(f"&Redo {doc.history.redo_name or ''}".strip())
+            for action, word, name in ((a.undo, "Undo", doc.history.undo_name),
+                                       (a.redo, "Redo", doc.history.redo_name)):
+                # The menu and the tooltip name the step; the toolbar keeps one word.
+                action.setText(f"&{word} {name or ''}".strip())
+                shown = action.shortcut().toString()
+                action.setToolTip(f"{word} {name or ''}".strip() + f"  ({shown})")
         a.export_result.setEnabled(has and doc.last_result is not None)
-        a.apply_result.setEnabled(has and doc.result_is_current)
+        # Enabled for a stale result too, so that Ctrl+Enter explains why it does not apply.
+        a.apply_result.setEnabled(has and doc.last_result is not None)
         a.fill_by_region.setEnabled(has and doc.regions is not None)
         a.cancel.setEnabled(self.worker.busy)
         self.setWindowTitle(self.session.title)
@@ -235,18 +285,20 @@ class MainWindow(QMainWindow):
                 act.setChecked(False)
         self._show_tool()
 
+    def _target_changed(self, target: LayoutTarget) -> None:
+        labelling = LayoutTarget(target) is LayoutTarget.PHOTO
+        (self.acts.label_photo if labelling else self.acts.edit_layout).setChecked(True)
+        self._show_tool()
+        self.canvas.update()
+
     def _show_tool(self) -> None:
-        s = self.session
-        text = s.tool.title
-        if s.tool in (Tool.BRUSH, Tool.ERASER, Tool.MASK):
-            text += f" · {s.brush_size:.0f} px"
-        if s.tool in (Tool.BRUSH, Tool.FILL):
-            text += f" · {class_label(s.class_id)}"
-        self.status.show_tool(text)
+        self.status.show_tool(tool_status_text(self.session))
 
     def _cursor_moved(self, x: int, y: int) -> None:
         doc = self.session.document
-        self.status.show_cursor(x, y, None if doc is None or x < 0 else doc.pick_class(x, y))
+        shown = None if doc is None or x < 0 else doc.pick_class(
+            x, y, target=self.session.layout_target)
+        self.status.show_cursor(x, y, shown)
 
     def _job_started(self, job: Job) -> None:
         labels = {"generate": "Generating", "parse": "Parsing", "regions": "Regions"}
@@ -300,6 +352,8 @@ class MainWindow(QMainWindow):
             self.apply_settings(dialog.value())
 
     def apply_settings(self, settings: EditorSettings) -> None:
+        if settings.parser != self.settings.parser:
+            self.files.layouts.forget()  # a new parser: try it, ask again if it fails
         self.settings = settings
         self.acts.auto_generate.setChecked(settings.auto_generate)
         save_settings(self.store, settings)

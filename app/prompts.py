@@ -12,7 +12,7 @@ from typing import Literal
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 SaveChoice = Literal["save", "discard", "cancel"]
-LabelSource = Literal["import", "empty", "regions"]
+LabelSource = Literal["import", "empty", "regions", "models"]
 
 PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.webp *.tif *.tiff *.bmp)"
 PROJECT_FILTER = "Relayout projects (*.relayout)"
@@ -33,11 +33,13 @@ class Prompts:
     def __init__(self, parent: QWidget | None = None) -> None:
         self.parent = parent
 
-    def open_path(self, title: str, filters: str) -> str | None:
-        path, _ = QFileDialog.getOpenFileName(self.parent, title, "", filters)
+    def open_path(self, title: str, filters: str, start: str = "") -> str | None:
+        """A file to open; the dialog starts in folder (or at file) ``start``."""
+        path, _ = QFileDialog.getOpenFileName(self.parent, title, start, filters)
         return path or None
 
     def save_path(self, title: str, filters: str, suggested: str = "") -> str | None:
+        """A file to write; ``suggested`` is a full path (folder and proposed name)."""
         path, _ = QFileDialog.getSaveFileName(self.parent, title, suggested, filters)
         return path or None
 
@@ -64,21 +66,27 @@ class Prompts:
             return "discard"
         return "cancel"
 
-    def ask_label_source(self, reason: str) -> LabelSource | None:
+    def ask_label_source(self, reason: str, details: str = "") -> LabelSource | None:
         box = QMessageBox(self.parent)
         box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("No semantic parser available")
+        box.setWindowTitle("No scene parser")
         box.setText("How should the layout of this photo start?")
-        box.setInformativeText(reason)
+        box.setInformativeText(
+            f"{reason}\n\nAutomatic regions split the photo into areas of similar colour that "
+            f"you name with the fill tool. Your choice is kept until you quit or change the "
+            f"parser in Settings.")
+        if details:
+            box.setDetailedText(details)
         regions = box.addButton("Automatic regions", QMessageBox.ButtonRole.AcceptRole)
         imported = box.addButton("Import label map…", QMessageBox.ButtonRole.ActionRole)
         empty = box.addButton("Paint from empty", QMessageBox.ButtonRole.ActionRole)
+        models = box.addButton("Model manager…", QMessageBox.ButtonRole.ActionRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(regions)
         box.exec()
         clicked = box.clickedButton()
-        return {id(regions): "regions", id(imported): "import", id(empty): "empty"}.get(
-            id(clicked))
+        return {id(regions): "regions", id(imported): "import", id(empty): "empty",
+                id(models): "models"}.get(id(clicked))
 
     def ask_quality(self, default: int) -> int | None:
         value, ok = QInputDialog.getInt(self.parent, "Export quality", QUALITY_LABEL, default,
@@ -99,16 +107,18 @@ class ScriptedPrompts(Prompts):
         self.errors: list[str] = []
         self.infos: list[str] = []
         self.asked: list[str] = []
+        self.starts: list[tuple[str, str]] = []  # (title, start folder or suggested path)
 
-    def _next_path(self, title: str) -> str | None:
+    def _next_path(self, title: str, start: str) -> str | None:
         self.asked.append(title)
+        self.starts.append((title, start))
         return self.paths.pop(0) if self.paths else None
 
-    def open_path(self, title: str, filters: str) -> str | None:
-        return self._next_path(title)
+    def open_path(self, title: str, filters: str, start: str = "") -> str | None:
+        return self._next_path(title, start)
 
     def save_path(self, title: str, filters: str, suggested: str = "") -> str | None:
-        return self._next_path(title)
+        return self._next_path(title, suggested)
 
     def error(self, title: str, message: str) -> None:
         self.errors.append(message)
@@ -120,7 +130,7 @@ class ScriptedPrompts(Prompts):
         self.asked.append(f"save changes to {name}")
         return self.save_choice
 
-    def ask_label_source(self, reason: str) -> LabelSource | None:
+    def ask_label_source(self, reason: str, details: str = "") -> LabelSource | None:
         self.asked.append(f"label source: {reason}")
         return self.label_source
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from app.document import DocumentEvent, EditDocument
+from app.document import DocumentEvent, EditDocument, LayoutTarget
 from app.document.strokes import MAX_BRUSH_SIZE
 from inference.labels import class_table
 
@@ -28,6 +28,11 @@ class Tool(str, Enum):
     MASK = "mask"
     INSPECT = "inspect"
     PASTE = "paste"  # placing a reference region; entered from the reference panel
+
+    @property
+    def writes_layout(self) -> bool:
+        """Tools that write a layout (the photo's or the edited one, see ``LayoutTarget``)."""
+        return self in (Tool.BRUSH, Tool.ERASER, Tool.FILL)
 
     @property
     def title(self) -> str:
@@ -46,6 +51,7 @@ class EditorSession(QObject):
     brushChanged = Signal(float)
     classChanged = Signal(int)
     pathChanged = Signal()
+    layoutTargetChanged = Signal(object)  # LayoutTarget
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -58,6 +64,9 @@ class EditorSession(QObject):
         self.recent_classes: list[int] = []
         self.mask_erases = False  # the mask brush removes instead of adds
         self.fill_by_region = False  # G fills automatic regions instead of connected labels
+        self.fill_tolerance = 0.0  # > 0: the fill keeps only pixels of similar photo colour
+        self._target = LayoutTarget.EDIT
+        self.layout_pending = False  # the open photo's layout is still being computed
         self.pending_paste: tuple[int, object] | None = None  # (reference id, ObjectSelection)
         # Derived data about references: automatic regions of unparsed ones, and the region
         # picked in the reference panel (reference id, ObjectSelection).
@@ -77,13 +86,16 @@ class EditorSession(QObject):
         self.project_path = project_path
         self.photo_path = photo_path
         self.pending_paste = None
+        self.layout_pending = False
         self.reference_regions = {}
         self.reference_selection = None
         self.fill_by_region = doc is not None and doc.regions is not None \
             and not doc.labels.any()
         if doc is not None:
             doc.connect(self._relay)
+        self._target = _starting_target(doc)
         self.documentReplaced.emit(doc)
+        self.layoutTargetChanged.emit(self._target)
         self.pathChanged.emit()
 
     def _relay(self, event: DocumentEvent) -> None:
@@ -96,6 +108,24 @@ class EditorSession(QObject):
         name = (self.project_path or self.photo_path or Path("Untitled")).name
         star = " •" if self._doc.is_modified else ""
         return f"{name}{star} — Relayout"
+
+    # ---------------------------------------------------------------- which layout
+    @property
+    def layout_target(self) -> LayoutTarget:
+        """Where brush, eraser and fill write: the photo's layout (labelling) or the edits."""
+        return self._target
+
+    @property
+    def labelling(self) -> bool:
+        return self._target is LayoutTarget.PHOTO
+
+    def set_layout_target(self, target: LayoutTarget | str) -> None:
+        target = LayoutTarget(target)
+        if self._doc is not None:
+            self._doc.metadata["layout_target"] = target.value  # saved with the project
+        if target is not self._target:
+            self._target = target
+            self.layoutTargetChanged.emit(target)
 
     # ---------------------------------------------------------------- tools
     @property
@@ -137,3 +167,13 @@ class EditorSession(QObject):
                                *(c for c in self.recent_classes if c != self._class_id)]
         del self.recent_classes[MAX_RECENT_CLASSES:]
         self.classChanged.emit(self._class_id)
+
+
+def _starting_target(doc: EditDocument | None) -> LayoutTarget:
+    """A project remembers its step; a photo with no layout yet starts by labelling it."""
+    if doc is None:
+        return LayoutTarget.EDIT
+    saved = doc.metadata.get("layout_target")
+    if saved in (LayoutTarget.PHOTO.value, LayoutTarget.EDIT.value):
+        return LayoutTarget(saved)
+    return LayoutTarget.EDIT if doc.original_labels.any() else LayoutTarget.PHOTO

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from PySide6.QtCore import QSettings
 
+from inference.defaults import DEFAULT_WARP
 from inference.parser import DEFAULT_PARSER
 
 if TYPE_CHECKING:  # torch loads with the engine, not at start-up
@@ -29,7 +30,7 @@ class EditorSettings:
     """Engine and editor preferences (all plain values, so QSettings can store them)."""
 
     device: Device = "auto"
-    warp: str = "hrs-ms"
+    warp: str = DEFAULT_WARP
     working_size: int = 512
     iterations: int = 0  # N; 0 = the backend's default
     particles: int = 0  # M; 0 = the backend's default

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QPalette
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, QStandardPaths, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPolygonF
 from PySide6.QtWidgets import QApplication
 
 STYLE = """
@@ -13,9 +17,13 @@ QToolBar#tools { border-right: 1px solid #17181b; }
 QToolBar QToolButton { border-radius: 6px; padding: 5px; color: #dfe2e6; }
 QToolBar QToolButton:hover { background: #34363b; }
 QToolBar QToolButton:checked { background: #2f5f96; }
+QToolBar QToolButton:disabled { color: #5b5f67; }
+QToolBar QToolButton:checked:disabled { background: #2a2f38; }
 QToolButton#generate { background: #2f7be0; color: white; font-weight: 600;
                        padding: 5px 14px; }
 QToolButton#generate:hover { background: #4a8ff0; }
+QToolButton#generate:disabled { background: #2a3a52; color: #7f8da3; }
+QToolButton#labelStep:checked { background: #2a7a50; }
 QDockWidget { color: #c9ccd2; font-weight: 600; }
 QDockWidget::title { background: #26272b; padding: 6px 8px; border-bottom: 1px solid #17181b; }
 QDockWidget > QWidget { background: #232427; }
@@ -24,6 +32,24 @@ QLabel#hint { color: #8b8f98; }
 QLineEdit, QSpinBox, QDoubleSpinBox, QComboBox {
     background: #18191c; color: #e4e6ea; border: 1px solid #34363b; border-radius: 5px;
     padding: 4px 6px; selection-background-color: #2f7be0; }
+QLineEdit:disabled, QSpinBox:disabled, QComboBox:disabled { color: #6b6f78; }
+QSpinBox, QDoubleSpinBox { padding-right: 20px; }
+QSpinBox::up-button, QSpinBox::down-button,
+QDoubleSpinBox::up-button, QDoubleSpinBox::down-button {
+    subcontrol-origin: border; width: 18px; background: #2c2e33;
+    border-left: 1px solid #3d4046; }
+QSpinBox::up-button, QDoubleSpinBox::up-button {
+    subcontrol-position: top right; border-top-right-radius: 5px; }
+QSpinBox::down-button, QDoubleSpinBox::down-button {
+    subcontrol-position: bottom right; border-bottom-right-radius: 5px; }
+QSpinBox::up-button:hover, QSpinBox::down-button:hover,
+QDoubleSpinBox::up-button:hover, QDoubleSpinBox::down-button:hover { background: #3d4046; }
+QSpinBox::up-arrow, QDoubleSpinBox::up-arrow { image: url(ARROW_UP); width: 9px; height: 6px; }
+QSpinBox::down-arrow, QDoubleSpinBox::down-arrow {
+    image: url(ARROW_DOWN); width: 9px; height: 6px; }
+QSpinBox::up-arrow:disabled, QDoubleSpinBox::up-arrow:disabled { image: url(ARROW_UP_OFF); }
+QSpinBox::down-arrow:disabled, QDoubleSpinBox::down-arrow:disabled {
+    image: url(ARROW_DOWN_OFF); }
 QListWidget, QTableWidget, QTreeWidget { background: #1b1c1f; color: #dcdfe4;
     border: 1px solid #2e3035; border-radius: 5px; gridline-color: #2e3035; }
 QListWidget::item { padding: 3px; }
@@ -48,11 +74,49 @@ QMenuBar { background: #26272b; color: #dfe2e6; }
 QMenuBar::item:selected { background: #34363b; }
 QMenu { background: #2a2b2f; color: #e4e6ea; border: 1px solid #17181b; }
 QMenu::item:selected { background: #2f5f96; }
+QMenu::item:disabled { color: #6b6f78; }
 QTabBar::tab { background: #26272b; color: #a7abb3; padding: 5px 10px; }
 QTabBar::tab:selected { background: #32343a; color: #ffffff; }
 QCheckBox { color: #dfe2e6; }
 QToolTip { background: #2a2b2f; color: #e4e6ea; border: 1px solid #17181b; }
 """
+
+
+def _arrow_files() -> dict[str, str]:
+    """Spin-box arrows as small PNGs (style sheets take images by path; the default arrows are
+    dark-on-dark in this theme and nearly invisible). Drawn once per run into the cache."""
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation)
+    folder = Path(base or tempfile.gettempdir()) / "theme"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        folder = Path(tempfile.mkdtemp(prefix="relayout-theme-"))
+    files = {}
+    for name, up, colour in (("ARROW_UP", True, "#e4e6ea"), ("ARROW_DOWN", False, "#e4e6ea"),
+                             ("ARROW_UP_OFF", True, "#5b5f67"),
+                             ("ARROW_DOWN_OFF", False, "#5b5f67")):
+        image = QImage(18, 12, QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(colour))
+        tip, base_y = (1.0, 11.0) if up else (11.0, 1.0)
+        painter.drawPolygon(QPolygonF([QPointF(1, base_y), QPointF(17, base_y),
+                                       QPointF(9, tip)]))
+        painter.end()
+        path = folder / f"{name.lower()}.png"
+        image.save(str(path))
+        files[name] = path.as_posix()
+    return files
+
+
+def style_sheet() -> str:
+    sheet = STYLE
+    # Longest names first: ARROW_UP is a prefix of ARROW_UP_OFF.
+    for name, path in sorted(_arrow_files().items(), key=lambda kv: -len(kv[0])):
+        sheet = sheet.replace(f"url({name})", f"url({path})")
+    return sheet
 
 
 def apply_theme(app: QApplication) -> None:
@@ -69,4 +133,4 @@ def apply_theme(app: QApplication) -> None:
     ):
         pal.setColor(role, QColor(colour))
     app.setPalette(pal)
-    app.setStyleSheet(STYLE)
+    app.setStyleSheet(style_sheet())

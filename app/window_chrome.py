@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QSizePolicy,
     QSlider,
+    QSpinBox,
     QToolBar,
     QToolButton,
     QWidget,
@@ -35,6 +37,8 @@ def build_menus(window: QMainWindow, a: EditorActions) -> QMenu:
     file.addAction(a.quit)
     edit = bar.addMenu("&Edit")
     edit.addActions([a.undo, a.redo])
+    edit.addSeparator()
+    edit.addActions([a.label_photo, a.edit_layout, a.adopt_layout])
     edit.addSeparator()
     edit.addActions([a.brush_bigger, a.brush_smaller, a.fill_by_region])
     edit.addSeparator()
@@ -85,15 +89,37 @@ def _caption(text: str) -> QLabel:
     return label
 
 
+@dataclass
+class MainBar:
+    """The main toolbar and the controls on it that the window reads or sets."""
+
+    bar: QToolBar
+    opacity: QSlider
+    split: QSlider
+    tolerance: QSpinBox
+
+
 def build_main_bar(window: QMainWindow, a: EditorActions, opacity: Callable[[int], None],
-                   split: Callable[[int], None]) -> tuple[QToolBar, QSlider, QSlider]:
+                   split: Callable[[int], None], tolerance: Callable[[int], None]) -> MainBar:
     bar = QToolBar("Main", window)
     bar.setObjectName("main")
     bar.setMovable(False)
     bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
     bar.addActions([a.open, a.save])
     bar.addSeparator()
+    # The toolbar shows a fixed word; the step name ("Undo Paint") is in the menu and tooltip,
+    # so the toolbar does not shift under the pointer with every edit.
+    a.undo.setIconText("Undo")
+    a.redo.setIconText("Redo")
     bar.addActions([a.undo, a.redo])
+    bar.addSeparator()
+    a.label_photo.setIconText("Label photo")
+    a.edit_layout.setIconText("Edit layout")
+    bar.addActions([a.label_photo, a.edit_layout])
+    for action, name in ((a.label_photo, "labelStep"), (a.edit_layout, "editStep")):
+        button = bar.widgetForAction(action)
+        if isinstance(button, QToolButton):
+            button.setObjectName(name)
     bar.addSeparator()
     bar.addActions([a.view_edit, a.view_result, a.view_compare, a.view_warped])
     bar.addWidget(_caption("Overlay"))
@@ -102,8 +128,18 @@ def build_main_bar(window: QMainWindow, a: EditorActions, opacity: Callable[[int
     bar.addWidget(opacity_slider)
     bar.addWidget(_caption("Split"))
     split_slider = _slider(0, 100, 50, 90, split)
-    split_slider.setToolTip("Before | after split position (Compare view)")
+    split_slider.setToolTip("Before | after split position (Compare view; or drag on the photo)")
     bar.addWidget(split_slider)
+    bar.addWidget(_caption("Fill tolerance"))
+    spin = QSpinBox()
+    spin.setRange(0, 200)
+    spin.setSingleStep(5)
+    spin.setSpecialValueText("off")
+    spin.setToolTip("0 (off): the fill takes the whole area or region. Above 0: only the part "
+                    "whose photo colour is within this RGB distance of the clicked pixel, "
+                    "which splits a region where the photo changes")
+    spin.valueChanged.connect(tolerance)
+    bar.addWidget(spin)
     spacer = QWidget()
     spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
     bar.addWidget(spacer)
@@ -114,4 +150,4 @@ def build_main_bar(window: QMainWindow, a: EditorActions, opacity: Callable[[int
     if isinstance(button, QToolButton):
         button.setObjectName("generate")
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
-    return bar, opacity_slider, split_slider
+    return MainBar(bar, opacity_slider, split_slider, spin)

@@ -38,6 +38,7 @@ class ToolInteraction(QObject):
         self.drag: DragState | None = None
         self.hover: tuple[float, float] | None = None
         self._stroking = False
+        self._filling = False  # the gesture in progress is a fill drag (fill_to, not stroke_to)
 
     # ---------------------------------------------------------------- helpers
     @property
@@ -66,6 +67,9 @@ class ToolInteraction(QObject):
         if doc is None:
             return
         tool = self.session.tool
+        if self.session.layout_pending and tool is not Tool.INSPECT:
+            self.message.emit("Wait a moment: the photo's layout is still being computed.")
+            return
         alt = bool(modifiers & Qt.KeyboardModifier.AltModifier)
         if tool in (Tool.BRUSH, Tool.FILL) and alt:
             self._pick(x, y)  # Alt-click samples a class, as in other paint programs
@@ -73,7 +77,7 @@ class ToolInteraction(QObject):
         if tool in (Tool.BRUSH, Tool.ERASER, Tool.MASK):
             self._begin_stroke(doc, x, y, alt)
         elif tool is Tool.FILL:
-            self._fill(doc, x, y)
+            self._begin_fill(doc, x, y)
         elif tool is Tool.PICKER:
             self._pick(x, y)
         elif tool is Tool.MOVE:
@@ -91,7 +95,7 @@ class ToolInteraction(QObject):
         if doc is None:
             return
         if self._stroking:
-            self._guard(doc.stroke_to, x, y)
+            self._guard(doc.fill_to if self._filling else doc.stroke_to, x, y)
         elif self.drag is not None:
             sx, sy = self.drag.start
             self.drag.dx, self.drag.dy = round(x - sx), round(y - sy)
@@ -104,7 +108,7 @@ class ToolInteraction(QObject):
         if doc is None:
             return
         if self._stroking:
-            self._stroking = False
+            self._stroking = self._filling = False
             self._guard(doc.end_stroke)
         elif self.drag is not None:
             drag, self.drag = self.drag, None
@@ -122,7 +126,7 @@ class ToolInteraction(QObject):
         if doc is None:
             return
         if self._stroking:
-            self._stroking = False
+            self._stroking = self._filling = False
             doc.cancel_stroke()
         elif self.drag is not None:
             self.drag = None
@@ -134,11 +138,12 @@ class ToolInteraction(QObject):
 
     # ---------------------------------------------------------------- tools
     def _begin_stroke(self, doc: EditDocument, x: float, y: float, alt: bool) -> None:
-        tool = self.session.tool
+        tool, labelling = self.session.tool, self.session.labelling
         if tool is Tool.BRUSH:
-            kind, class_id = StrokeTool.PAINT, self.session.class_id
+            kind = StrokeTool.LABEL if labelling else StrokeTool.PAINT
+            class_id: int | None = self.session.class_id
         elif tool is Tool.ERASER:
-            kind, class_id = StrokeTool.ERASE, None
+            kind, class_id = (StrokeTool.UNLABEL if labelling else StrokeTool.ERASE), None
         else:
             removing = self.session.mask_erases != alt  # Alt inverts the mask brush
             kind, class_id = (StrokeTool.MASK_REMOVE if removing else StrokeTool.MASK_ADD), None
@@ -146,21 +151,24 @@ class ToolInteraction(QObject):
                     class_id=class_id)
         self._stroking = doc.stroke_active
 
-    def _fill(self, doc: EditDocument, x: float, y: float) -> None:
+    def _begin_fill(self, doc: EditDocument, x: float, y: float) -> None:
+        """A click fills one area; dragging on fills every area the pointer crosses (one
+        undo step), so several automatic regions are named in one gesture."""
         pt = self._inside(x, y)
         if pt is None:
             return
-        if self.session.fill_by_region and doc.regions is not None:
-            self._guard(doc.fill_region, *pt, self.session.class_id)
-        else:
-            self._guard(doc.fill, *pt, self.session.class_id)
+        s = self.session
+        self._guard(doc.begin_fill, *pt, s.class_id, target=s.layout_target,
+                    by_region=s.fill_by_region and doc.regions is not None,
+                    tolerance=s.fill_tolerance)
+        self._stroking = self._filling = doc.stroke_active
 
     def _pick(self, x: float, y: float) -> None:
         doc = self.doc
         pt = self._inside(x, y)
         if doc is None or pt is None:
             return
-        self.session.set_class(doc.pick_class(*pt))
+        self.session.set_class(doc.pick_class(*pt, target=self.session.layout_target))
 
     def _press_move(self, doc: EditDocument, x: float, y: float) -> None:
         pt = self._inside(x, y)

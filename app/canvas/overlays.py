@@ -78,16 +78,51 @@ class OverlayPainter:
     def paint(self, painter: QPainter, doc: EditDocument) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         view = self.view
+        editing = view.mode.value == "edit"
         sel = doc.selection
-        if sel is not None and view.mode.value == "edit":
+        if sel is not None and editing:
             self._paint_selection(painter, sel)
-        if view.session.tool is Tool.PASTE:
+        if view.session.tool is Tool.PASTE and editing:
             self._paint_paste(painter)
         if self.inspection is not None:
             self._paint_inspection(painter)
         if view.mode.value == "compare" and view.renderer.has(ViewLayer.RESULT):
             self._paint_split(painter)
-        self._paint_brush(painter)
+        if editing:
+            self._paint_brush(painter)
+        self._paint_badge(painter, doc)
+
+    def badge_text(self, doc: EditDocument) -> str | None:
+        """The banner over the canvas: which layout the tools write, or a stale result."""
+        view = self.view
+        if view.mode.value == "edit":
+            if view.session.labelling:
+                return "LABELLING THE PHOTO  ·  its own layout, not an edit  ·  F3: edit the layout"
+            return None
+        if doc.last_result is not None and not doc.result_is_current:
+            return "STALE RESULT  ·  the layout changed after it was generated  ·  Ctrl+G"
+        return None
+
+    def _paint_badge(self, painter: QPainter, doc: EditDocument) -> None:
+        text = self.badge_text(doc)
+        if text is None:
+            return
+        stale = text.startswith("STALE")
+        font = QFont(painter.font())
+        font.setBold(True)
+        painter.setFont(font)
+        w = painter.fontMetrics().horizontalAdvance(text) + 20
+        width = self.view.width()
+        rect = QRectF(max(8.0, (width - w) / 2), 46 if self._split_shown() else 12,
+                      min(w, width - 16.0), 26)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(190, 110, 20, 225) if stale else QColor(32, 110, 70, 225))
+        painter.drawRoundedRect(rect, 5, 5)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+
+    def _split_shown(self) -> bool:
+        return self.view.mode.value == "compare" and self.view.renderer.has(ViewLayer.RESULT)
 
     def _paint_selection(self, painter: QPainter, sel: ObjectSelection) -> None:
         view = self.view
@@ -193,11 +228,22 @@ class OverlayPainter:
         font = QFont(painter.font())
         font.setBold(True)
         painter.setFont(font)
-        for text, left in (("BEFORE", True), ("AFTER", False)):
-            w = painter.fontMetrics().horizontalAdvance(text) + 16
-            rect = QRectF(x - w - 10 if left else x + 10, 12, w, 24)
+        widths = [painter.fontMetrics().horizontalAdvance(t) + 16 for t in ("BEFORE", "AFTER")]
+        for text, rect in zip(("BEFORE", "AFTER"), split_tag_rects(x, view.width(), *widths)):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(0, 0, 0, 150))
             painter.drawRoundedRect(rect, 4, 4)
             painter.setPen(QColor(255, 255, 255))
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+
+
+def split_tag_rects(x: float, width: float, before_w: float, after_w: float,
+                    gap: float = 10.0, margin: float = 8.0) -> tuple[QRectF, QRectF]:
+    """Where the BEFORE and AFTER tags go for a split line at widget ``x``: beside the line,
+    but always whole inside the widget and never on top of each other (near an edge the pair
+    slides inwards together)."""
+    left = x - gap - before_w
+    right = x + gap
+    left = min(max(left, margin), width - margin - after_w - gap - before_w)
+    right = max(min(right, width - margin - after_w), left + before_w + gap)
+    return QRectF(left, 12, before_w, 24), QRectF(right, 12, after_w, 24)

@@ -16,14 +16,15 @@ from PySide6.QtGui import QImage
 from app.document import BBox, DocumentEvent, EditDocument, Layer
 from inference.labels import palette
 
-MASK_RGBA = (255, 48, 140, 150)  # the edit mask: a magenta no class uses
+MASK_RGB = (255, 48, 140)  # the edit mask: a magenta no class uses
 REGION_EDGE_RGBA = (255, 255, 255, 200)
 
 
 class ViewLayer(str, Enum):
     PHOTO = "photo"
-    LABELS = "labels"
-    MASK = "mask"
+    LABELS = "labels"  # the edited layout, or the photo's layout while labelling
+    MASK = "mask"  # the edit mask as a stencil (opaque inside); the view hatches it
+    MASK_EDGE = "mask_edge"  # the edit mask's outline, 1 image pixel
     REGIONS = "regions"
     RESULT = "result"
     WARPED = "warped"
@@ -44,6 +45,13 @@ class LayerRenderer:
         self._buffers: dict[ViewLayer, np.ndarray] = {}
         self._images: dict[ViewLayer, QImage] = {}
         self.pixels_converted = 0  # for tests and profiling: pixels recoloured so far
+        self.photo_layout = False  # LABELS shows the photo's layout (labelling) not the edits
+
+    def show_photo_layout(self, on: bool) -> None:
+        """Colour the label layer from the photo's layout (``True``) or the edited one."""
+        if on != self.photo_layout:
+            self.photo_layout = on
+            self._rebuild(ViewLayer.LABELS)
 
     # ---------------------------------------------------------------- whole-document
     def set_document(self, doc: EditDocument | None) -> None:
@@ -88,6 +96,7 @@ class LayerRenderer:
             self._recolour_labels(full)
         elif layer is ViewLayer.MASK:
             self._store(layer, np.zeros((*doc.shape, 4), np.uint8))
+            self._store(ViewLayer.MASK_EDGE, np.zeros((*doc.shape, 4), np.uint8))
             self._recolour_mask(full)
         elif layer is ViewLayer.REGIONS:
             self._store(layer, None if doc.regions is None else region_edges(doc.regions))
@@ -100,22 +109,35 @@ class LayerRenderer:
         doc = self.doc
         if doc is None:
             return
-        labels = doc.labels[box.slices]
+        labels = (doc.original_labels if self.photo_layout else doc.labels)[box.slices]
         out = self._buffers[ViewLayer.LABELS][box.slices]
         out[..., :3] = palette()[labels]
         out[..., 3] = np.where(labels == 0, 0, 255)  # "other" stays see-through
         self.pixels_converted += box.area
 
     def _recolour_mask(self, box: BBox) -> None:
+        """Stencil and outline of the edit mask in ``box`` (the outline needs one pixel of
+        context on each side, so the box is grown by one)."""
         doc = self.doc
         if doc is None:
             return
-        s = box.slices
+        grown = box.expand(1).clip(doc.shape)
+        ctx = grown.expand(1).clip(doc.shape)
+        s = ctx.slices
         changed = (doc.labels[s] != doc.original_labels[s]) | doc.user_mask[s]
-        out = self._buffers[ViewLayer.MASK][s]
-        out[...] = 0
-        out[changed] = MASK_RGBA
-        self.pixels_converted += box.area
+        inner = changed.copy()
+        inner[1:] &= changed[:-1]
+        inner[:-1] &= changed[1:]
+        inner[:, 1:] &= changed[:, :-1]
+        inner[:, :-1] &= changed[:, 1:]
+        local = grown.shift(-ctx.x0, -ctx.y0).slices
+        stencil = self._buffers[ViewLayer.MASK][grown.slices]
+        stencil[...] = 0
+        stencil[changed[local]] = (*MASK_RGB, 255)
+        edge = self._buffers[ViewLayer.MASK_EDGE][grown.slices]
+        edge[...] = 0
+        edge[(changed & ~inner)[local]] = (*MASK_RGB, 255)
+        self.pixels_converted += grown.area
 
     def apply(self, event: DocumentEvent) -> tuple[set[ViewLayer], BBox | None]:
         """Bring the buffers up to date with ``event``: (layers touched, box or None = all)."""
@@ -124,13 +146,18 @@ class LayerRenderer:
             return set(), None
         box = event.bbox.clip(doc.shape) if event.bbox is not None else BBox.full(doc.shape)
         layer = Layer(event.layer)
-        if layer is Layer.LABELS:
-            self._recolour_labels(box)
+        if layer is Layer.LABELS or layer is Layer.ORIGINAL_LABELS:
+            shown = Layer.ORIGINAL_LABELS if self.photo_layout else Layer.LABELS
+            touched = {ViewLayer.MASK, ViewLayer.MASK_EDGE}
+            if layer is shown:
+                self._recolour_labels(box)
+                touched.add(ViewLayer.LABELS)
             self._recolour_mask(box)
-            return {ViewLayer.LABELS, ViewLayer.MASK}, event.bbox and box
-        if layer is Layer.ORIGINAL_LABELS or layer is Layer.USER_MASK:
+            return touched, event.bbox and box.expand(1).clip(doc.shape)
+        if layer is Layer.USER_MASK:
             self._recolour_mask(box)
-            return {ViewLayer.MASK}, event.bbox and box
+            return {ViewLayer.MASK, ViewLayer.MASK_EDGE}, event.bbox and box.expand(1).clip(
+                doc.shape)
         if layer is Layer.PHOTO:
             self._buffers[ViewLayer.PHOTO][box.slices] = doc.photo[box.slices]
             return {ViewLayer.PHOTO}, event.bbox and box

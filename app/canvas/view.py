@@ -11,12 +11,20 @@ import math
 from enum import Enum
 
 from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QWheelEvent
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.canvas.interaction import ToolInteraction
 from app.canvas.overlays import OverlayPainter
-from app.canvas.rendering import LayerRenderer, ViewLayer
+from app.canvas.rendering import MASK_RGB, LayerRenderer, ViewLayer
 from app.document import BBox, DocumentEvent, EditDocument
 from app.session import EditorSession, Tool
 
@@ -36,6 +44,7 @@ class CanvasView(QWidget):
 
     cursorMoved = Signal(int, int)  # image pixel under the pointer (-1, -1 when outside)
     zoomChanged = Signal(float)
+    splitChanged = Signal(float)  # the Compare view's split line was dragged on the canvas
 
     def __init__(self, session: EditorSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -53,6 +62,7 @@ class CanvasView(QWidget):
         self.before = False  # RESULT mode shows the original photo while on
         self.split = 0.5  # COMPARE mode: fraction of the width showing "before"
         self._pan_anchor: QPointF | None = None
+        self._dragging_split = False
         self._space_down = False
         self.repaint_requests: list[QRect] = []  # the last few repaint rects (tests, profiling)
         self.setMouseTracking(True)
@@ -62,6 +72,7 @@ class CanvasView(QWidget):
         session.documentReplaced.connect(self._on_document)
         session.documentChanged.connect(self._on_event)
         session.toolChanged.connect(lambda _t: self._refresh_cursor())
+        session.layoutTargetChanged.connect(self._on_target)
         session.brushChanged.connect(lambda _s: self.update())
         self.interaction.overlayChanged.connect(self.update)
 
@@ -129,6 +140,18 @@ class CanvasView(QWidget):
     # ---------------------------------------------------------------- view state
     def set_mode(self, mode: ViewMode) -> None:
         self.mode = ViewMode(mode)
+        self._refresh_cursor()
+        self.update()
+
+    @property
+    def tools_active(self) -> bool:
+        """Editing tools work only where the layout is shown: the Layout view. The other
+        views hide it, so a drag there must not change it unseen (the inspector still works:
+        it reads the result)."""
+        return self.mode is ViewMode.EDIT or self.session.tool is Tool.INSPECT
+
+    def _on_target(self, _target: object) -> None:
+        self.renderer.show_photo_layout(self.session.labelling)
         self.update()
 
     def set_option(self, name: str, value: object) -> None:
@@ -212,7 +235,27 @@ class CanvasView(QWidget):
         if self.show_regions:
             self._draw(painter, ViewLayer.REGIONS, box, 0.8)
         if self.show_mask:
-            self._draw(painter, ViewLayer.MASK, box, 0.75)
+            self._draw_hatch(painter, box)
+            self._draw(painter, ViewLayer.MASK_EDGE, box)
+
+    def _draw_hatch(self, painter: QPainter, box: BBox) -> None:
+        """Hatch the edit mask in widget space: thin lines leave the true class colours of the
+        edited layout visible between them, at any zoom (a tint would change every colour)."""
+        stencil = self.renderer.image(ViewLayer.MASK)
+        target = self.image_rect_to_widget(box)
+        rect = target.toAlignedRect().intersected(self.rect())
+        if stencil is None or rect.isEmpty():
+            return
+        tmp = QImage(rect.size(), QImage.Format.Format_ARGB32_Premultiplied)
+        tmp.fill(Qt.GlobalColor.transparent)
+        p = QPainter(tmp)
+        p.translate(-rect.x(), -rect.y())
+        p.setBrushOrigin(0, 0)
+        p.fillRect(target, QBrush(QColor(*MASK_RGB, 235), Qt.BrushStyle.BDiagPattern))
+        p.setCompositionMode(QPainter.CompositionMode.CompositionMode_DestinationIn)
+        p.drawImage(target, stencil, QRectF(box.x0, box.y0, box.width, box.height))
+        p.end()
+        painter.drawImage(rect.topLeft(), tmp)
 
     def split_x(self) -> float:
         doc = self.session.document
@@ -226,6 +269,10 @@ class CanvasView(QWidget):
         if self._space_down or self._pan_anchor is not None:
             shape = Qt.CursorShape.ClosedHandCursor if self._pan_anchor else \
                 Qt.CursorShape.OpenHandCursor
+        elif self.mode is ViewMode.COMPARE and self.session.tool is not Tool.INSPECT:
+            shape = Qt.CursorShape.SplitHCursor  # dragging moves the split line
+        elif not self.tools_active:
+            shape = Qt.CursorShape.ForbiddenCursor
         elif self.session.tool in (Tool.MOVE, Tool.PASTE):
             shape = Qt.CursorShape.SizeAllCursor
         elif self.session.tool is Tool.PICKER:
@@ -238,14 +285,32 @@ class CanvasView(QWidget):
     def mousePressEvent(self, event: QMouseEvent) -> None:
         pan = event.button() == Qt.MouseButton.MiddleButton or (
             event.button() == Qt.MouseButton.LeftButton and self._space_down)
+        left = event.button() == Qt.MouseButton.LeftButton
         if pan:
             self._pan_anchor = event.position()
             self._refresh_cursor()
-        elif event.button() == Qt.MouseButton.LeftButton:
+        elif left and self.mode is ViewMode.COMPARE and self.session.tool is not Tool.INSPECT:
+            self._dragging_split = True
+            self._split_to(event.position().x())
+        elif left and not self.tools_active:
+            names = {ViewMode.RESULT: "Result", ViewMode.WARPED: "Warped"}
+            self.interaction.message.emit(
+                f"The {names.get(self.mode, self.mode.value)} view hides the layout, so the "
+                f"tools are off here: press 1 (Layout view) to edit.")
+        elif left:
             self.interaction.press(*self.to_image(event.position()), event.modifiers())
         elif event.button() == Qt.MouseButton.RightButton:
             self.interaction.cancel()
         event.accept()
+
+    def _split_to(self, widget_x: float) -> None:
+        doc = self.session.document
+        if doc is None:
+            return
+        w = doc.shape[1] * self.zoom
+        self.split = min(max((widget_x - self.offset.x()) / max(w, 1e-6), 0.0), 1.0)
+        self.splitChanged.emit(self.split)
+        self.update()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         pos = event.position()
@@ -253,7 +318,9 @@ class CanvasView(QWidget):
             self.offset += pos - self._pan_anchor
             self._pan_anchor = pos
             self.update()
-        else:
+        elif self._dragging_split:
+            self._split_to(pos.x())
+        elif self.tools_active:
             old = self.overlays.brush_rect(self.interaction.hover)
             self.interaction.move(*self.to_image(pos))
             new = self.overlays.brush_rect(self.interaction.hover)
@@ -270,6 +337,8 @@ class CanvasView(QWidget):
                                                                Qt.MouseButton.LeftButton):
             self._pan_anchor = None
             self._refresh_cursor()
+        elif self._dragging_split and event.button() == Qt.MouseButton.LeftButton:
+            self._dragging_split = False
         elif event.button() == Qt.MouseButton.LeftButton:
             self.interaction.release(*self.to_image(event.position()))
         event.accept()

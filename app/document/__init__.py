@@ -7,10 +7,11 @@ The GUI draws an :class:`EditDocument` and calls its methods; it listens for
 from __future__ import annotations
 
 from app.document.core import LabelMap, Mask, RegionMap, ResultRecord, RGBImage
-from app.document.document import EditDocument, check_class
+from app.document.document import EditDocument
 from app.document.events import BBox, DocumentEvent, EventEmitter, Layer, Listener
 from app.document.history import ArrayDelta, History, HistoryStep, StateChange
 from app.document.objects import ObjectSelection
+from app.document.painting import LayoutTarget, check_class
 from app.document.project import (
     FORMAT_VERSION,
     PROJECT_SUFFIX,
@@ -33,6 +34,7 @@ __all__ = [
     "HistoryStep",
     "LabelMap",
     "Layer",
+    "LayoutTarget",
     "Listener",
     "Mask",
     "ObjectSelection",

@@ -1,183 +1,39 @@
 """``EditDocument``: the Qt-free edit state of one photo and every operation on it.
 
 Each public operation validates its inputs, is one undo step, bumps the revision and notifies
-listeners with the changed boxes. Brush drags are ``begin_stroke`` / ``stroke_to`` /
-``end_stroke``: the labels change (and listeners hear of each segment's box) as the pointer
-moves, and the whole drag becomes one undo step at ``end_stroke``.
+listeners with the changed boxes. Painting (strokes, fills) lives in
+:class:`~app.document.painting.PaintingDocument`; this class adds objects, references and
+whole-layer operations. Two layouts are kept: the **photo's layout** (original labels: what the
+photo shows) and the **edited layout**; only their difference (plus the user mask) is an edit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Literal
 
 import numpy as np
 
-from app.document.core import DocumentCore, LabelMap, RegionMap, RGBImage
+from app.document.core import LabelMap, RegionMap, RGBImage
 from app.document.events import BBox, Layer
 from app.document.objects import (
     ObjectSelection,
-    check_point,
-    connected_region,
     object_transform,
     relocate_object,
     select_component,
 )
+from app.document.painting import PaintingDocument, check_class
 from app.document.references import Reference, make_paste, pasted_labels
-from app.document.strokes import (
-    StrokeRecorder,
-    StrokeTool,
-    segment_footprint,
-    validate_brush_size,
-    validate_point,
-)
+from app.document.strokes import photo_layout_values
 from inference.errors import BadInputError
-from inference.labels import NUM_CLASSES
 
 
-def check_class(class_id: int) -> int:
-    if isinstance(class_id, bool) or not isinstance(class_id, (int, np.integer)) \
-            or not 0 <= class_id <= NUM_CLASSES:
-        raise BadInputError(f"class id must be an integer 0..{NUM_CLASSES}, got {class_id!r}")
-    return int(class_id)
-
-
-class EditDocument(DocumentCore):
+class EditDocument(PaintingDocument):
     """Photo, original and edited labels, user mask, regions, references, result, history.
 
     Construct with ``EditDocument(photo, labels)``; ``labels=None`` starts from an empty (all 0)
     layout. Arrays are copied in; the properties return read-only views, so every change goes
     through the operations below.
     """
-
-    _stroke: StrokeRecorder | None = None
-
-    # ----------------------------------------------------------------- queries
-    def pick_class(self, x: int, y: int) -> int:
-        """Class of the edited labels at pixel ``(x, y)``."""
-        x, y = check_point(x, y, self.shape)
-        return int(self._labels[y, x])
-
-    # ----------------------------------------------------------------- brush strokes
-    @property
-    def stroke_active(self) -> bool:
-        return self._stroke is not None
-
-    def begin_stroke(self, x: float, y: float, *, size: float,
-                     tool: StrokeTool | str = StrokeTool.PAINT,
-                     class_id: int | None = None) -> None:
-        """Start a drag at ``(x, y)`` and apply the brush there.
-
-        ``tool`` paints ``class_id`` (required for ``paint``), erases back to the original
-        labels, or adds to / removes from the user mask.
-        """
-        self._finish_pending()
-        try:
-            tool = StrokeTool(tool)
-        except ValueError:
-            choices = ", ".join(t.value for t in StrokeTool)
-            raise BadInputError(f"unknown brush tool {tool!r} (choose {choices})") from None
-        size = validate_brush_size(size)
-        if tool is StrokeTool.PAINT:
-            if class_id is None:
-                raise BadInputError("a paint stroke needs a class id")
-            class_id = check_class(class_id)
-        point = validate_point(x, y, "stroke start")
-        self._stroke = StrokeRecorder(tool, size, class_id or 0, point)
-        self._stroke_segment(point, point)
-
-    def stroke_to(self, x: float, y: float) -> BBox | None:
-        """Extend the drag to ``(x, y)``; returns the box that changed (``None`` if nothing)."""
-        if self._stroke is None:
-            raise BadInputError("stroke_to called without begin_stroke")
-        point = validate_point(x, y, "stroke point")
-        start, self._stroke.last_point = self._stroke.last_point, point
-        return self._stroke_segment(start, point)
-
-    def _stroke_segment(self, p0: tuple[float, float], p1: tuple[float, float]) -> BBox | None:
-        stroke = self._stroke
-        if stroke is None:
-            return None
-        footprint = segment_footprint(p0, p1, stroke.size, self.shape)
-        if footprint is None:
-            return None
-        box, mask = footprint
-        target = self._array(stroke.tool.layer)[box.slices]
-        if stroke.tool is StrokeTool.PAINT:
-            new = np.uint8(stroke.class_id)
-        elif stroke.tool is StrokeTool.ERASE:
-            new = self._original[box.slices][mask]
-        else:
-            new = stroke.tool is StrokeTool.MASK_ADD
-        old = target[mask]
-        if np.array_equal(old, np.broadcast_to(new, old.shape)):
-            return None
-        stroke.record(box, mask, old.copy())
-        target[mask] = new
-        self._revision += 1
-        self._emit(stroke.tool.layer, box)
-        return box
-
-    def end_stroke(self) -> bool:
-        """Finish the drag: one undo step. Returns ``False`` when it changed nothing."""
-        stroke, self._stroke = self._stroke, None
-        if stroke is None:
-            return False
-        delta = stroke.delta(self._array(stroke.tool.layer))
-        if delta is None:
-            return False
-        # The pixels already changed (and events went out) segment by segment.
-        return self._commit(stroke.tool.step_name, applied=[delta])
-
-    def cancel_stroke(self) -> None:
-        """Abandon the drag and restore what it painted over (no undo step)."""
-        stroke, self._stroke = self._stroke, None
-        if stroke is None:
-            return
-        box = stroke.restore(self._array(stroke.tool.layer))
-        if box is not None:
-            self._revision += 1
-            self._emit(stroke.tool.layer, box)
-
-    def _finish_pending(self) -> None:
-        if self._stroke is not None:
-            self.end_stroke()
-
-    def paint_stroke(self, points: Iterable[tuple[float, float]], *, size: float,
-                     tool: StrokeTool | str = StrokeTool.PAINT,
-                     class_id: int | None = None) -> bool:
-        """A whole drag through ``points`` in one call (scripts, tests)."""
-        pts = list(points)
-        if not pts:
-            raise BadInputError("a stroke needs at least one point")
-        self.begin_stroke(*pts[0], size=size, tool=tool, class_id=class_id)
-        for p in pts[1:]:
-            self.stroke_to(*p)
-        return self.end_stroke()
-
-    # ----------------------------------------------------------------- fills
-    def fill(self, x: int, y: int, class_id: int) -> bool:
-        """Set the 4-connected region of equal edited labels under ``(x, y)`` to ``class_id``."""
-        class_id = check_class(class_id)
-        self._finish_pending()
-        box, mask = connected_region(self._labels, x, y)
-        return self._fill_mask("Fill", box, mask, class_id)
-
-    def fill_region(self, x: int, y: int, class_id: int) -> bool:
-        """Set the automatic region (see :meth:`set_regions`) under ``(x, y)`` to ``class_id``."""
-        class_id = check_class(class_id)
-        x, y = check_point(x, y, self.shape)
-        if self._regions is None:
-            raise BadInputError("the document has no automatic regions; compute them first")
-        self._finish_pending()
-        region = self._regions == self._regions[y, x]
-        box = BBox.of_mask(region) or BBox(x, y, x + 1, y + 1)  # never empty: holds (x, y)
-        return self._fill_mask("Fill region", box, region[box.slices], class_id)
-
-    def _fill_mask(self, name: str, box: BBox, mask: np.ndarray, class_id: int) -> bool:
-        new = self._labels[box.slices].copy()
-        new[mask] = class_id
-        return self._commit(name, [(Layer.LABELS, box, new)])
 
     # ----------------------------------------------------------------- objects
     def select_object(self, x: int, y: int) -> ObjectSelection:
@@ -314,7 +170,7 @@ class EditDocument(DocumentCore):
     # ----------------------------------------------------------------- whole layers
     def replace_labels(self, labels: LabelMap,
                        target: Literal["both", "original", "edited"] = "both") -> bool:
-        """Replace the original and/or edited labels (e.g. after parsing); undoable."""
+        """Replace the original and/or edited labels wholesale; undoable."""
         if target not in ("both", "original", "edited"):
             raise BadInputError(f"target must be 'both', 'original' or 'edited', got {target!r}")
         new = self._checked_labels(labels, "labels")
@@ -326,6 +182,50 @@ class EditDocument(DocumentCore):
         if target in ("both", "edited"):
             writes.append((Layer.LABELS, full, new))
         return self._commit("Replace labels", writes)
+
+    def set_photo_layout(self, labels: LabelMap, name: str = "Set the photo's layout") -> bool:
+        """Make ``labels`` the photo's own layout (an imported or parsed label map); undoable.
+
+        Not an edit: the edited layout follows wherever it was not edited, so the edit mask
+        stays what it was (see :func:`~app.document.strokes.photo_layout_values`).
+        """
+        new = self._checked_labels(labels, "labels")
+        self._finish_pending()
+        original, edited = photo_layout_values(self._original, self._labels, new)
+        full = BBox.full(self.shape)
+        return self._commit(name, [(Layer.ORIGINAL_LABELS, full, original),
+                                   (Layer.LABELS, full, edited)])
+
+    def adopt_edited_layout(self) -> bool:
+        """"Use as the photo's layout": the edited layout becomes the photo's layout, so what
+        was painted as edits counts as labelling. Pastes are dropped (nothing differs any
+        more); the user mask stays. Undoable."""
+        self._finish_pending()
+        full = BBox.full(self.shape)
+        return self._commit("Use as the photo's layout",
+                            [(Layer.ORIGINAL_LABELS, full, self._labels.copy())],
+                            state={"pastes": (), "selection": None})
+
+    def set_starting_layout(self, labels: LabelMap | None = None,
+                            regions: RegionMap | None = None) -> None:
+        """The layout (and/or automatic regions) a just-opened photo starts from, computed
+        while it was already shown: where its history begins, so no undo step and no unsaved
+        change. Both layouts take ``labels``."""
+        new = None if labels is None else self._checked_labels(labels, "labels")
+        checked = None if regions is None else self._checked_regions(regions)
+        self._finish_pending()
+        if new is not None:
+            self._original[...] = new
+            self._labels[...] = new
+            self._revision += 1
+            self._emit(Layer.ORIGINAL_LABELS, None)
+            self._emit(Layer.LABELS, None)
+        if checked is not None:
+            self._regions = checked
+            self._emit(Layer.REGIONS, None)
+        self._history.clear()
+        self.mark_saved()
+        self._emit(Layer.HISTORY, None)
 
     def set_regions(self, regions: RegionMap | None) -> None:
         """Set (or drop) the automatic over-segmentation used by :meth:`fill_region`.

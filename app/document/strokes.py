@@ -21,21 +21,42 @@ MAX_BRUSH_SIZE = 4096
 
 
 class StrokeTool(str, Enum):
-    """What a brush drag does."""
+    """What a brush drag (or a fill drag) does."""
 
     PAINT = "paint"  # edited labels := the brush class
     ERASE = "erase"  # edited labels := original labels under the brush
     MASK_ADD = "mask_add"  # user mask := True
     MASK_REMOVE = "mask_remove"  # user mask := False
+    LABEL = "label"  # the photo's layout := the class (see ``photo_layout_values``)
+    UNLABEL = "unlabel"  # the photo's layout := 0, "other"
 
     @property
-    def layer(self) -> Layer:
-        return Layer.LABELS if self in (StrokeTool.PAINT, StrokeTool.ERASE) else Layer.USER_MASK
+    def layers(self) -> tuple[Layer, ...]:
+        """The layers the tool writes, in the order its values are computed and recorded."""
+        if self in (StrokeTool.LABEL, StrokeTool.UNLABEL):
+            return (Layer.ORIGINAL_LABELS, Layer.LABELS)
+        if self in (StrokeTool.PAINT, StrokeTool.ERASE):
+            return (Layer.LABELS,)
+        return (Layer.USER_MASK,)
 
     @property
     def step_name(self) -> str:
         return {"paint": "Paint", "erase": "Erase", "mask_add": "Mask brush",
-                "mask_remove": "Mask eraser"}[self.value]
+                "mask_remove": "Mask eraser", "label": "Label the photo",
+                "unlabel": "Unlabel the photo"}[self.value]
+
+
+def photo_layout_values(original: np.ndarray, edited: np.ndarray, value: np.ndarray | int
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """New ``(original, edited)`` values when pixels of the *photo's* layout become ``value``.
+
+    Labelling describes the photo as it is, so it is not an edit: the original labels take the
+    value, and the edited labels follow wherever they were not edited (equal to the original),
+    so the edit mask does not grow. Pixels the user had already edited keep their edit.
+    """
+    new_original = np.broadcast_to(np.asarray(value, dtype=original.dtype), original.shape)
+    new_edited = np.where(edited == original, new_original, edited)
+    return new_original.copy(), new_edited.astype(edited.dtype, copy=False)
 
 
 def validate_brush_size(size: float) -> float:
@@ -89,20 +110,27 @@ def segment_footprint(p0: tuple[float, float], p1: tuple[float, float], size: fl
 class _Segment:
     bbox: BBox
     mask: np.ndarray
-    old: np.ndarray  # values under ``mask`` before this segment wrote
+    old: tuple[np.ndarray, ...]  # per layer: values under ``mask`` before this segment wrote
 
 
 @dataclass
 class StrokeRecorder:
-    """Accumulates the segments of one drag; :meth:`delta` merges them into one delta."""
+    """Accumulates the segments of one drag; :meth:`deltas` merges them into one delta per
+    layer the tool writes (``tool.layers``), so the drag is one undo step."""
 
     tool: StrokeTool
     size: float
     class_id: int
     last_point: tuple[float, float]
+    name: str = ""  # the undo step's name; the tool's by default
     segments: list[_Segment] = field(default_factory=list)
+    visited: set[int] = field(default_factory=set)  # fill drags: areas already filled
 
-    def record(self, bbox: BBox, mask: np.ndarray, old: np.ndarray) -> None:
+    @property
+    def step_name(self) -> str:
+        return self.name or self.tool.step_name
+
+    def record(self, bbox: BBox, mask: np.ndarray, old: tuple[np.ndarray, ...]) -> None:
         self.segments.append(_Segment(bbox, mask, old))
 
     @property
@@ -112,21 +140,27 @@ class StrokeRecorder:
             box = seg.bbox if box is None else box.union(seg.bbox)
         return box
 
-    def restore(self, array: np.ndarray) -> BBox | None:
+    def restore(self, arrays: tuple[np.ndarray, ...]) -> BBox | None:
         """Write back what the stroke overwrote (cancel); returns the box that changed."""
         for seg in reversed(self.segments):
-            array[seg.bbox.slices][seg.mask] = seg.old
+            for array, old in zip(arrays, seg.old):
+                array[seg.bbox.slices][seg.mask] = old
         return self.bbox
 
-    def delta(self, array: np.ndarray) -> ArrayDelta | None:
-        """One delta from before the first segment to ``array`` now (``None`` if no change)."""
+    def deltas(self, arrays: tuple[np.ndarray, ...]) -> list[ArrayDelta]:
+        """Deltas from before the first segment to ``arrays`` now (one per changed layer)."""
         box = self.bbox
         if box is None:
-            return None
-        after = array[box.slices]
-        before = after.copy()
-        # Reverse order, so where segments overlap the first segment's old value wins.
-        for seg in reversed(self.segments):
-            local = seg.bbox.shift(-box.x0, -box.y0)
-            before[local.slices][seg.mask] = seg.old
-        return ArrayDelta.between(self.tool.layer, before, after, (box.x0, box.y0))
+            return []
+        out = []
+        for k, (layer, array) in enumerate(zip(self.tool.layers, arrays)):
+            after = array[box.slices]
+            before = after.copy()
+            # Reverse order, so where segments overlap the first segment's old value wins.
+            for seg in reversed(self.segments):
+                local = seg.bbox.shift(-box.x0, -box.y0)
+                before[local.slices][seg.mask] = seg.old[k]
+            delta = ArrayDelta.between(layer, before, after, (box.x0, box.y0))
+            if delta is not None:
+                out.append(delta)
+        return out

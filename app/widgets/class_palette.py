@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QKeyEvent, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QDockWidget,
     QGridLayout,
@@ -47,6 +47,12 @@ def class_label(class_id: int) -> str:
 
 
 class ClassPaletteDock(QDockWidget):
+    """The class list. In the search box, Up/Down move through the matches, Enter picks the
+    highlighted class and Esc leaves; both then emit ``done`` so the window hands the keyboard
+    back to the canvas (tool keys such as G must not end up typed into the search)."""
+
+    done = Signal()
+
     def __init__(self, session: EditorSession, parent: QWidget | None = None) -> None:
         super().__init__("Classes", parent)
         self.setObjectName("ClassPaletteDock")
@@ -84,6 +90,8 @@ class ClassPaletteDock(QDockWidget):
         self.setWidget(body)
 
         self.search.textChanged.connect(self.filter)
+        self.search.returnPressed.connect(self.pick_highlighted)
+        self.search.installEventFilter(self)
         self.list.itemActivated.connect(self._choose)
         self.list.itemClicked.connect(self._choose)
         session.classChanged.connect(self._show_current)
@@ -105,6 +113,25 @@ class ClassPaletteDock(QDockWidget):
             self.list.addItem(item)
         if self.list.count() and text.strip():
             self.list.setCurrentRow(0)
+
+    def pick_highlighted(self) -> None:
+        item = self.list.currentItem() or (self.list.item(0) if self.list.count() else None)
+        if item is not None:
+            self._choose(item)
+        self.done.emit()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.search and event.type() == QEvent.Type.KeyPress \
+                and isinstance(event, QKeyEvent):
+            key = event.key()
+            if key == Qt.Key.Key_Escape:
+                self.done.emit()
+                return True
+            if key in (Qt.Key.Key_Up, Qt.Key.Key_Down) and self.list.count():
+                row = self.list.currentRow() + (1 if key == Qt.Key.Key_Down else -1)
+                self.list.setCurrentRow(min(max(row, 0), self.list.count() - 1))
+                return True
+        return super().eventFilter(watched, event)
 
     def visible_class_ids(self) -> list[int]:
         return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]

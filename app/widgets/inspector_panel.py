@@ -42,7 +42,15 @@ class InspectorPanel(QDockWidget):
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["source", "x", "y", "weight"])
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        # The source name takes what is left; the numbers are only as wide as they need, so
+        # all four columns fit the dock's width (no horizontal scrolling).
+        header = self.table.horizontalHeader()
+        header.setMinimumSectionSize(24)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in (1, 2, 3):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         layout.addWidget(self.table, 1)

@@ -1,9 +1,11 @@
 """Reference panel: open reference photos, pick a region, place it in the layout.
 
 A reference is parsed with the configured parser when one is available; otherwise it arrives with
-automatic regions, and clicking an unnamed region names it with the current class. "Place in
-layout" hands the region to the canvas' paste tool: the next click on the photo drops it there,
-and the engine then uses that reference's pixels as a warp source.
+automatic regions. A pick takes the reference's own label; an automatic region that has no class
+yet is only highlighted, and "Name it …" gives it the palette's class -- a deliberate step, never
+the current class silently ("Picked grass" on a boat). "Place in layout" hands the region to the
+canvas' paste tool: the next click on the photo drops it there, and the engine then uses that
+reference's pixels as a warp source.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.canvas.rendering import array_to_qimage
-from app.document import DocumentEvent, EditDocument, Layer, ObjectSelection
+from app.document import BBox, DocumentEvent, EditDocument, Layer, ObjectSelection
 from app.session import EditorSession, Tool
 from app.widgets.class_palette import class_label
 from app.widgets.reference_preview import ReferencePreview
@@ -69,6 +71,9 @@ class ReferencePanel(QDockWidget):
         self.info.setWordWrap(True)
         self.info.setObjectName("hint")
         layout.addWidget(self.info)
+        self.name_button = QPushButton("Name it")
+        self.name_button.setVisible(False)
+        layout.addWidget(self.name_button)
         self.place_button = QPushButton("Place in layout")
         self.place_button.setObjectName("primary")
         self.place_button.setEnabled(False)
@@ -80,6 +85,9 @@ class ReferencePanel(QDockWidget):
         self.list.currentItemChanged.connect(lambda *_: self._show_current())
         self.preview.clicked.connect(self.pick)
         self.place_button.clicked.connect(self.place)
+        self.name_button.clicked.connect(self.name_unnamed)
+        session.classChanged.connect(lambda _c: self._show_name_button())
+        self._unnamed: tuple[int, int, int] | None = None  # reference id, x, y of the pick
         session.documentReplaced.connect(lambda _d: self.refresh())
         session.documentChanged.connect(self._on_event)
         self.refresh()
@@ -134,26 +142,63 @@ class ReferencePanel(QDockWidget):
 
     # ---------------------------------------------------------------- actions
     def pick(self, x: int, y: int) -> ObjectSelection | None:
-        """Pick the region under reference pixel ``(x, y)`` (naming it first if unlabelled)."""
+        """Pick the region under reference pixel ``(x, y)`` with the reference's own label.
+
+        An automatic region without a class is highlighted and waits for :meth:`name_unnamed`.
+        """
         doc, ref_id = self.doc, self.current_id()
         if doc is None or ref_id is None:
             return None
         ref = doc.reference(ref_id)
         regions = self.session.reference_regions.get(ref_id)
+        self._unnamed = None
         try:
             if int(ref.labels[y, x]) == 0 and isinstance(regions, np.ndarray):
+                self._unnamed = (ref_id, x, y)
+                self.session.reference_selection = None
+                self._show_current()
                 region = regions == regions[y, x]
-                doc.name_reference_region(ref_id, region, self.session.class_id)
+                self.preview.show_selection(ObjectSelection(0, *_cropped(region), (x, y)))
+                self.info.setText("This region of the reference has no class yet: choose its "
+                                  "class in the palette, then name it.")
+                self._show_name_button()
+                return None
             sel = doc.select_reference_region(ref_id, x, y)
         except BadInputError as exc:
             self.info.setText(str(exc))
             return None
+        return self._picked(ref_id, sel)
+
+    def name_unnamed(self) -> ObjectSelection | None:
+        """Give the highlighted unnamed region the palette's class, and pick it."""
+        doc = self.doc
+        if doc is None or self._unnamed is None:
+            return None
+        ref_id, x, y = self._unnamed
+        regions = self.session.reference_regions.get(ref_id)
+        try:
+            if isinstance(regions, np.ndarray):
+                doc.name_reference_region(ref_id, regions == regions[y, x],
+                                          self.session.class_id)
+            sel = doc.select_reference_region(ref_id, x, y)
+        except BadInputError as exc:
+            self.info.setText(str(exc))
+            return None
+        self._unnamed = None
+        return self._picked(ref_id, sel)
+
+    def _picked(self, ref_id: int, sel: ObjectSelection) -> ObjectSelection:
         self.session.reference_selection = (ref_id, sel)
         self.info.setText(f"Picked {class_label(sel.class_id)} "
                           f"({sel.bbox.width}×{sel.bbox.height} px). "
                           f"Place it, then click on the photo to drop it.")
+        self._show_name_button()
         self._show_current()
         return sel
+
+    def _show_name_button(self) -> None:
+        self.name_button.setVisible(self._unnamed is not None)
+        self.name_button.setText(f"Name it “{class_label(self.session.class_id)}”")
 
     def place(self) -> None:
         picked = self.session.reference_selection
@@ -174,3 +219,9 @@ class ReferencePanel(QDockWidget):
             return
         self.session.reference_regions.pop(ref_id, None)
         self.session.reference_selection = None
+
+
+def _cropped(mask: np.ndarray) -> tuple[BBox, np.ndarray]:
+    """``(BBox, cropped mask)`` of a non-empty bool mask."""
+    box = BBox.of_mask(mask) or BBox(0, 0, 1, 1)
+    return box, mask[box.slices]

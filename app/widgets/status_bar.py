@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
 
+from app.session import EditorSession, Tool
 from app.widgets.class_palette import class_label
 from inference.labels import class_table
 
@@ -65,3 +66,24 @@ class EditorStatusBar(QStatusBar):
     def idle(self) -> None:
         self.progress.setVisible(False)
         self.cancel.setVisible(False)
+
+
+def tool_status_text(session: EditorSession) -> str:
+    """The tool, its size and class, and which layout it writes: labelling the photo's own
+    layout is not an edit, painting the edited layout is."""
+    tool = session.tool
+    text = tool.title
+    if tool in (Tool.BRUSH, Tool.ERASER, Tool.MASK):
+        text += f" · {session.brush_size:.0f} px"
+    if tool in (Tool.BRUSH, Tool.FILL):
+        text += f" · {class_label(session.class_id)}"
+    if tool is Tool.FILL and session.fill_tolerance > 0:
+        text += f" · tolerance {session.fill_tolerance:.0f}"
+    if tool.writes_layout:
+        text += (" → the photo's layout (labelling, not an edit)" if session.labelling
+                 else " → edits the layout")
+    elif tool in (Tool.MOVE, Tool.PASTE):
+        text += " → edits the layout"
+    elif tool is Tool.MASK:
+        text += " → extra pixels to re-synthesise"
+    return text

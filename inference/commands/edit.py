@@ -14,6 +14,8 @@ from inference.commands.validation import (
     int_in,
 )
 
+from inference.defaults import DEFAULT_WARP
+
 HELP = "edit a photo by its edited label map and write the result"
 WARP_CHOICES = ("hrs", "hrs-ms", "dense", "patchmatch-gru", "bilevel", "msca")
 
@@ -41,7 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reference-labels", action=_ReferenceLabels, default=[],
                    help="label map of the --reference given just before (else it is parsed)")
     p.add_argument("--out", required=True, help="output image (PNG, JPEG, WebP, TIFF, BMP)")
-    p.add_argument("--warp", choices=WARP_CHOICES, default="hrs", help="warp backend")
+    p.add_argument("--warp", choices=WARP_CHOICES, default=DEFAULT_WARP,
+                   help=f"warp backend (default {DEFAULT_WARP})")
     p.add_argument("--checkpoint", help="checkpoint folder or hf:ORG/REPO[@REV]")
     p.add_argument("--parser", help="parser for photos without --labels (see `main.py parse`)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")

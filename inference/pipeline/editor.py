@@ -16,6 +16,7 @@ import torch
 
 from inference.correspondence import create_backend
 from inference.correspondence.base import Correspondence, WarpRequest, WarpSource
+from inference.defaults import DEFAULT_WARP
 from inference.errors import BadInputError
 from inference.imageio import check_same_size
 from inference.labels import validate_label_values
@@ -33,7 +34,7 @@ Path_ = Literal["unchanged", "classical", "generator"]
 class EditSettings:
     """How an edit runs. Backend settings not listed here keep their backend's defaults."""
 
-    warp: str = "hrs"
+    warp: str = DEFAULT_WARP
     working_size: int = 512
     context: float = 0.5              # crop margin, fraction of the mask's box size
     mask_dilation: int = 8            # px at full resolution

@@ -208,7 +208,7 @@ def test_reference_panel_pick_and_place(window, qtbot, tmp_path):
     assert [r.id for r in doc.paste_sources()] == [doc.references[0].id]
 
 
-def test_unparsed_reference_regions_are_named_on_click(window, qtbot, tmp_path):
+def test_unparsed_reference_regions_are_named_deliberately(window, qtbot, tmp_path):
     photo_path, labels_path, *_ = write_sample(tmp_path)
     window.files.open_photo(str(photo_path), str(labels_path))
     doc = window.session.document
@@ -219,10 +219,21 @@ def test_unparsed_reference_regions_are_named_on_click(window, qtbot, tmp_path):
         window.files.open_reference(str(tmp_path / "ref.png"))  # parser "regions" in settings
     ref_id = doc.references[0].id
     assert ref_id in window.session.reference_regions
+    panel = window.references
+    window.session.set_class(GRASS)  # the class in hand is NOT the region's class
+    assert panel.pick(30, 20) is None  # an unnamed region: highlighted, not named
+    assert doc.reference(ref_id).labels[20, 30] == 0
+    assert not panel.place_button.isEnabled() and "no class" in panel.info.text()
+    assert panel.name_button.isVisibleTo(panel) and "grass" in panel.name_button.text()
     window.session.set_class(TREE)
-    sel = window.references.pick(30, 20)
-    assert sel is not None and sel.class_id == TREE
+    assert "tree" in panel.name_button.text()
+    panel.name_button.click()
     assert doc.reference(ref_id).labels[20, 30] == TREE
+    assert panel.place_button.isEnabled() and "Picked tree" in panel.info.text()
+    # a labelled region is picked with its own label, whatever the palette holds
+    window.session.set_class(SIDEWALK)
+    sel = panel.pick(30, 20)
+    assert sel is not None and sel.class_id == TREE and "Picked tree" in panel.info.text()
 
 
 def test_large_photo_stroke_repaints_only_dirty_tiles(window, qtbot):

@@ -146,8 +146,8 @@ def test_open_without_parser_offers_choices(qtbot, tmp_path, sample, choice):
     prompts = ScriptedPrompts(label_source=choice)
     win = make_window(qtbot, tmp_path, prompts, parser="segformer-b0-ade")  # offline in tests
     try:
-        with qtbot.waitSignal(win.session.documentReplaced, timeout=30000):
-            assert win.files.open_photo(str(photo_path))
+        assert win.files.open_photo(str(photo_path))
+        qtbot.waitUntil(lambda: not win.session.layout_pending, timeout=30000)
         doc = win.session.document
         assert any(q.startswith("label source") for q in prompts.asked)
         assert not doc.labels.any()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -83,3 +85,37 @@ def test_bad_settings(config, match):
 def test_bad_image():
     with pytest.raises(BadInputError, match="uint8 H×W×3"):
         segment_regions(np.zeros((32, 32), np.uint8))
+
+
+def test_sample_photos_sky_is_one_region_and_the_kite_shares_none_with_it():
+    """The two complaints of issue 12 (item 4) on the shipped sample photos: the dusk sky of
+    summer_1am.jpg came out as a staircase of bands, and a stripe of kite.jpg's kite shared a
+    region with a large patch of sky."""
+    from app.samples import kite_layout
+    from inference.imageio import load_image
+    from inference.labels import class_id
+
+    samples = Path(__file__).resolve().parents[2] / "assets" / "samples"
+    dusk = load_image(samples / "summer_1am.jpg")
+    sky = np.zeros(dusk.shape[:2], bool)
+    sky[: int(0.4 * dusk.shape[0])] = True  # the sky above the glow: a smooth gradient
+    for config, one_region in ((RegionConfig(), True),
+                               (RegionConfig(merge="ward", superpixels=400), False)):
+        regions = segment_regions(dusk, config)
+        largest = np.unique(regions[sky], return_counts=True)[1].max() / sky.sum()
+        assert bool(largest > 0.9) is one_region, (config.merge, largest)
+    photo = load_image(samples / "kite.jpg")
+    kite = kite_layout(photo) == class_id("flag")  # the kite's hull, a little generous
+    for config, shared in ((RegionConfig(), False),
+                           (RegionConfig(merge="ward", superpixels=400), True)):
+        regions = segment_regions(photo, config)
+        mixed = [r for r in np.unique(regions[kite])
+                 if 0.05 < (kite & (regions == r)).sum() / (regions == r).sum() < 0.9
+                 and (kite & (regions == r)).sum() > 200]  # part kite, mostly sky
+        assert bool(mixed) is shared, config.merge
+
+
+def test_bad_merge_name():
+    img, _ = blocks_scene(64, 64)
+    with pytest.raises(BadInputError, match="merge"):
+        segment_regions(img, RegionConfig(merge="nope"))  # type: ignore[arg-type]
