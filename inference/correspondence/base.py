@@ -24,6 +24,29 @@ from inference.errors import BadInputError
 from inference.progress import CancelToken, ProgressFn
 
 
+@dataclass(frozen=True)
+class FeatureFrame:
+    """Where a map lies on a canvas that several maps share, in the map's own pixels.
+
+    The editor warps from the crop *and* the whole photo into the crop: position-dependent
+    features (distances as fractions of the long side, neighbourhood radii, position in the
+    frame) agree between them only when measured on one canvas -- the whole photo at the map's
+    scale. ``None`` (the default everywhere) means the map is its own canvas.
+    """
+
+    origin_y: float      # the map's pixel (0, 0) on the canvas
+    origin_x: float
+    height: float        # the canvas size
+    width: float
+    # the length distances and radii are fractions of; default the canvas' long side. A
+    # reference photo is its own canvas but measures lengths as the photo it is copied into.
+    unit: float | None = None
+
+    @property
+    def length_unit(self) -> float:
+        return self.unit if self.unit is not None else max(self.height, self.width)
+
+
 @dataclass
 class WarpSource:
     """One source the warp may copy pixels from."""
@@ -31,6 +54,7 @@ class WarpSource:
     image: torch.Tensor                     # (3, Hs, Ws) float [0, 1]
     labels: torch.Tensor                    # (Hs, Ws) int64
     exclude: torch.Tensor | None = None     # (Hs, Ws) bool, True = not a valid key
+    frame: FeatureFrame | None = None
 
 
 @dataclass
@@ -46,6 +70,7 @@ class WarpRequest:
     target_image: torch.Tensor | None = None        # (3, H, W) float [0, 1]
     target_known: torch.Tensor | None = None        # (H, W) bool, where target_image is valid
     seed: int = 0
+    target_frame: FeatureFrame | None = None
 
 
 @dataclass

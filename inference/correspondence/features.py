@@ -50,7 +50,12 @@ import cv2
 import numpy as np
 import torch
 
-from inference.correspondence.base import FeatureMaps, WarpRequest, channel_normalize
+from inference.correspondence.base import (
+    FeatureFrame,
+    FeatureMaps,
+    WarpRequest,
+    channel_normalize,
+)
 
 _NUM_CODES = 256   # class ids are uint8
 
@@ -109,8 +114,9 @@ class SemanticFeatures:
         return sum(n for _, n in self._groups())
 
     def __call__(self, request: WarpRequest) -> FeatureMaps:
-        sources = [self.describe(s.labels, s.image, None) for s in request.sources]
-        target = self.describe(request.target_labels, request.target_image, request.target_known)
+        sources = [self.describe(s.labels, s.image, None, s.frame) for s in request.sources]
+        target = self.describe(request.target_labels, request.target_image, request.target_known,
+                               request.target_frame)
         return FeatureMaps(sources=sources, target=target)
 
     def describe(
@@ -118,16 +124,24 @@ class SemanticFeatures:
         labels: torch.Tensor,                   # (H, W) int
         image: torch.Tensor | None = None,      # (3, H, W) float [0, 1]
         known: torch.Tensor | None = None,      # (H, W) bool; None = all known if image given
+        frame: FeatureFrame | None = None,      # the shared canvas (None: the map itself)
     ) -> torch.Tensor:
         """Features ``(C, H, W)`` float32, channel-normalised, on the CPU."""
         cfg = self.config
         lab = labels.detach().cpu().numpy().astype(np.uint8)
         h, w = lab.shape
-        long_side = max(h, w)
+        shared = frame is not None
+        frame = frame or FeatureFrame(0.0, 0.0, float(h), float(w))
+        long_side = frame.length_unit
         codes = self._codes[lab]                                            # (H, W, D)
         geometry = (boundary_geometry(lab)
                     if cfg.boundary_weight or cfg.direction_weight or cfg.position_weight
                     or cfg.whole_weight else None)
+        if geometry is not None and shared:
+            # On a shared canvas a boundary farther than a quarter of its long side (the longest
+            # wavelength), or none in view, reads the same in every map; left alone, each map
+            # would say "as far as my own size".
+            geometry = (np.minimum(geometry[0], long_side / 4), geometry[1], geometry[2])
         out = np.empty((self.channels, h, w), np.float32)
         c0 = 0
         for name, n in self._groups():
@@ -155,8 +169,10 @@ class SemanticFeatures:
             elif name == "frame":
                 yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
                 nf = len(cfg.frame_frequencies)
-                g[:nf] = _mirror_fourier((xx + 0.5) / w, cfg.frame_frequencies)
-                g[nf:] = _fourier((yy + 0.5) / h, cfg.frame_frequencies)
+                fx = (xx + frame.origin_x + 0.5) / frame.width
+                fy = (yy + frame.origin_y + 0.5) / frame.height
+                g[:nf] = _mirror_fourier(fx, cfg.frame_frequencies)
+                g[nf:] = _fourier(fy, cfg.frame_frequencies)
                 _scale_to_(g, cfg.frame_weight)
             elif name == "context":
                 d = cfg.class_dims

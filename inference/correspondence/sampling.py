@@ -62,6 +62,12 @@ class SamplerConfig:
     # 5·(1+k) candidates per particle. "particles": a query first picks the best of its own pool,
     # then of its and its neighbours' picks: (1+k) + 5 candidates, PatchMatch's classic order.
     propagate: Literal["pools", "particles"] = "pools"
+    # The i-th of the k random samples is drawn in the window shrunk by ``ladder**i``: 1.0 draws
+    # all in one window (the paper); 0.5 is PatchMatch's exponential random search, which finds
+    # far and near candidates in one iteration (the patch synthesis uses it).
+    ladder: float = 1.0
+    # Queries of this class carry no class penalty (ADE20K's 0, "other", is no class at all).
+    wildcard_class: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("iterations", "particles", "chunk_size"):
@@ -75,6 +81,8 @@ class SamplerConfig:
             raise BadInputError(f"propagate must be 'pools' or 'particles', got {self.propagate!r}")
         if not 0.0 < self.window_decay <= 1.0:
             raise BadInputError(f"window_decay must be in (0, 1], got {self.window_decay}")
+        if not 0.0 < self.ladder <= 1.0:
+            raise BadInputError(f"ladder must be in (0, 1], got {self.ladder}")
 
 
 @dataclass
@@ -102,6 +110,7 @@ class KeyIndexSampler:
         init: torch.Tensor | None = None,   # (M, 2, H, W) int64 starting particles (y, x)
         window_px: float | None = None,     # first window half-size in pixels (overrides init)
         iterations: int | None = None,
+        extra: torch.Tensor | None = None,  # (H, W, E) flat atlas keys scored every iteration
         progress: ProgressFn | None = None,
         cancel: CancelToken | None = None,
     ) -> SampledKeys:
@@ -124,7 +133,7 @@ class KeyIndexSampler:
         ty, tx = ty.to(dev, torch.int64), tx.to(dev, torch.int64)          # (H, W, M)
         t = ty * wa + tx                                                     # flat particles
         ctx = _EvalContext(uc, qcls, ux, kcls, wa, cfg.class_penalty,
-                           max(1, cfg.chunk_size // w), self)
+                           max(1, cfg.chunk_size // w), self, cfg.wildcard_class)
         keys = torch.empty(h, w, m * n_iter, dtype=torch.int64, device=dev)
         w0 = cfg.window_init * max(ha, wa) if window_px is None else window_px
         for n in range(n_iter):
@@ -133,11 +142,17 @@ class KeyIndexSampler:
             win = max(cfg.window_min, w0 * cfg.window_decay**n)
             # Initialise: pool = current particle + k random samples in the window.  (H, W, M, 1+k)
             r = torch.rand((2, h, w, m, cfg.samples), generator=generator, device=dev)
-            off = r.mul_(2.0 * win).sub_(win).round_().long()
+            if cfg.ladder < 1.0:
+                span = win * cfg.ladder ** torch.arange(cfg.samples, device=dev)
+                off = r.sub_(0.5).mul_(2.0 * span.clamp(min=cfg.window_min)).round_().long()
+            else:
+                off = r.mul_(2.0 * win).sub_(win).round_().long()
             ty = torch.div(t, wa, rounding_mode="floor")
             sy = (ty[..., None] + off[0]).clamp_(0, ha - 1)
             sx = (t - ty * wa)[..., None].add(off[1]).clamp_(0, wa - 1)
             pool = torch.cat([t[..., None], sy.mul_(wa).add_(sx)], dim=-1)
+            if extra is not None:
+                pool = torch.cat([pool, extra[:, :, None, :].expand(h, w, m, -1)], dim=-1)
             if cfg.propagate == "pools":
                 t = ctx.propagate_evaluate(pool)
             else:
@@ -188,8 +203,10 @@ class _EvalContext:
     buffers are allocated once and reused: fresh multi-megabyte tensors per band cost page faults.
     """
 
-    def __init__(self, uc, qcls, ux, kcls, wa, penalty, rows, owner) -> None:
+    def __init__(self, uc, qcls, ux, kcls, wa, penalty, rows, owner, wildcard=None) -> None:
         self.uc, self.qcls, self.ux, self.kcls = uc, qcls, ux, kcls
+        # a wildcard query matches every class: give it the class of whatever key it scores
+        self.wild = None if wildcard is None else qcls == wildcard
         self.wa, self.penalty, self.rows, self.owner = wa, penalty, rows, owner
         self.last = ux.shape[0] - 1
         self._gbuf = ux.new_empty(0)
@@ -248,5 +265,8 @@ class _EvalContext:
         s = s.view(q, k)
         kc = self.kcls.index_select(0, idx).view(q, k)
         if self.penalty:
-            s.sub_((kc != self.qcls[q0:q1, None]).to(s.dtype), alpha=self.penalty)
+            off = kc != self.qcls[q0:q1, None]
+            if self.wild is not None:
+                off &= ~self.wild[q0:q1, None]
+            s.sub_(off.to(s.dtype), alpha=self.penalty)
         return s.masked_fill_(kc < 0, _INVALID)

@@ -7,6 +7,7 @@ back at full resolution. Pixels outside the mask are bit-identical to the input.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -15,7 +16,13 @@ import numpy as np
 import torch
 
 from inference.correspondence import create_backend
-from inference.correspondence.base import Correspondence, WarpRequest, WarpSource
+from inference.correspondence.base import (
+    Correspondence,
+    FeatureFrame,
+    WarpRequest,
+    WarpSource,
+)
+from inference.correspondence.features import SemanticFeatures
 from inference.defaults import DEFAULT_WARP
 from inference.errors import BadInputError
 from inference.imageio import check_same_size
@@ -25,9 +32,14 @@ from inference.pipeline.fullres import resample_full_resolution
 from inference.pipeline.harmonize import harmonize
 from inference.pipeline.masking import edit_mask
 from inference.pipeline.models import EngineModels
+from inference.pipeline.objects import ObjectTransform, infer_object_transforms, paste_objects
+from inference.pipeline.synthesize import SourcePhoto, synthesis_invalid, synthesize_crop
 from inference.progress import CancelToken, ProgressFn, no_progress
+from inference.synthesis.completion import SynthesisConfig
 
-Path_ = Literal["unchanged", "classical", "generator"]
+Path_ = Literal["unchanged", "synthesis", "harmonize", "generator"]
+Refine = Literal["synthesis", "harmonize"]
+REFINEMENTS: tuple[Refine, ...] = ("synthesis", "harmonize")
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,10 @@ class EditSettings:
     global_source: bool = True        # also warp from the whole photo, not only the crop
     iterations: int | None = None     # N override for hrs / hrs-ms
     particles: int | None = None      # M override for hrs / hrs-ms
+    refine: Refine = "synthesis"      # the no-checkpoint refinement
+    synthesis: SynthesisConfig = field(default_factory=SynthesisConfig)
+    infer_objects: bool = True        # label-only edits: copy moved objects by their transform
+    object_min_iou: float = 0.92      # ... when the transformed old region covers the new one
 
     def resolved_device(self) -> str:
         if self.device == "auto":
@@ -77,6 +93,26 @@ class EditResult:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _EditJob:
+    """What :meth:`LayoutEditor._prepare` sets up: the crop, the warp's request, and every
+    source at full resolution (for the full-resolution resampling and the synthesis)."""
+
+    window: CropWindow
+    full_sources: list[np.ndarray]
+    scales: list[float]                 # working px per full-res px, per source
+    names: list[str]
+    photos: list[SourcePhoto]
+    request: WarpRequest | None = None
+    work_mask: np.ndarray | None = None
+
+    def add(self, name: str, image: np.ndarray, scale: float, photo: SourcePhoto) -> None:
+        self.names.append(name)
+        self.full_sources.append(image)
+        self.scales.append(scale)
+        self.photos.append(photo)
+
+
 class LayoutEditor:
     """Runs edits. ``models`` carries the optional parser, learned features and generator."""
 
@@ -94,111 +130,182 @@ class LayoutEditor:
         references: list[Reference] | tuple[Reference, ...] = (),
         progress: ProgressFn | None = None,
         cancel: CancelToken | None = None,
+        objects: list[ObjectTransform] | tuple[ObjectTransform, ...] = (),
     ) -> EditResult:
+        """Edit ``image`` so it follows ``edited_labels``: validate -> mask -> prepare the crop
+        and sources -> warp -> full resolution -> refine (generator, patch synthesis or colour
+        harmonisation) -> paste back. ``objects`` are moves the caller knows exactly."""
         progress = progress or no_progress
         cancel = cancel or CancelToken()
         st = self.settings
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        _check_image(image, "photo")
-        validate_label_values(edited_labels)
-        check_same_size(image, edited_labels, "edited label map")
-        if labels is None:
-            labels = self.models.parse(image, "photo")
-            timings["parse"] = time.perf_counter() - t0
-        validate_label_values(labels)
-        check_same_size(image, labels, "label map")
-        if user_mask is not None:
-            check_same_size(image, user_mask, "mask")
+        labels = self._validated(image, edited_labels, labels, user_mask, objects, timings)
         mask = edit_mask(labels, edited_labels, user_mask, st.mask_dilation)
         if not mask.any():
             return EditResult(image=image.copy(), warped=image.copy(), mask=mask,
                               path="unchanged", warp_backend=st.warp, timings=timings,
                               notes=["the edited layout equals the original: nothing to do"])
         cancel.raise_if_cancelled()
-        progress(1, 10)
+        progress(2, 100)
 
-        window = crop_window(mask, st.working_size, st.context)
-        x0w = window.to_work(image)
-        c0w = window.to_work(labels, nearest=True)
-        c1w = window.to_work(edited_labels, nearest=True)
-        mw = window.to_work(mask)
-        full_sources, scales, names = [window.cut(image)], [window.scale], ["photo (crop)"]
-        sources = [WarpSource(_tensor(x0w), _labels(c0w),
-                              torch.from_numpy(mw) if st.reconstruction else None)]
-        if st.global_source and (window.height, window.width) != image.shape[:2]:
-            g_win = _whole(image, st.working_size)
-            g_img, g_lab = g_win.to_work(image), g_win.to_work(labels, nearest=True)
-            g_ex = torch.from_numpy(g_win.to_work(mask)) if st.reconstruction else None
-            sources.append(WarpSource(_tensor(g_img), _labels(g_lab), g_ex))
-            full_sources.append(image)
-            scales.append(g_win.scale)
-            names.append("photo (whole)")
-        for i, ref in enumerate(references):
-            _check_image(ref.image, f"reference {i + 1}")
-            ref_labels = ref.labels
-            if ref_labels is None:
-                ref_labels = self.models.parse(ref.image, f"reference {i + 1}")
-            validate_label_values(ref_labels)
-            check_same_size(ref.image, ref_labels, f"reference {i + 1} label map")
-            r_win = _whole(ref.image, st.working_size)
-            sources.append(WarpSource(_tensor(r_win.to_work(ref.image)),
-                                      _labels(r_win.to_work(ref_labels, nearest=True))))
-            full_sources.append(ref.image)
-            scales.append(r_win.scale)
-            names.append(f"reference {i + 1}")
+        job = self._prepare(image, labels, edited_labels, mask, references)
         timings["prepare"] = time.perf_counter() - t0 - timings.get("parse", 0.0)
-        progress(2, 10)
+        progress(5, 100)
 
         t = time.perf_counter()
-        request = WarpRequest(sources=sources, target_labels=_labels(c1w),
-                              target_image=_tensor(x0w), target_known=torch.from_numpy(~mw),
-                              seed=st.seed)
-        backend = self._backend()
-
-        def warp_progress(done: int, total: int) -> None:
-            progress(2 + (5 * done) // max(total, 1), 10)
-
-        result = backend.warp(request, progress=warp_progress, cancel=cancel)
-        corr = _to_cpu(result.correspondence)
-        r_work = result.warped.detach().float().cpu().permute(1, 2, 0).numpy()
+        corr, r_work, maps = self._warp(job, lambda d, n: progress(5 + 35 * d // max(n, 1), 100),
+                                        cancel)
         timings["warp"] = time.perf_counter() - t
         cancel.raise_if_cancelled()
-        progress(7, 10)
+        progress(40, 100)
 
         t = time.perf_counter()
-        crop_hw = (window.height, window.width)
+        window = job.window
         if window.scale < 1.0 and st.full_resolution:
-            r_full = resample_full_resolution(corr, full_sources, scales, crop_hw)
+            r_full = resample_full_resolution(corr, job.full_sources, job.scales,
+                                              (window.height, window.width))
         else:
             r_full = window.from_work(r_work)
         timings["full_resolution"] = time.perf_counter() - t
         x0_crop = window.cut(image).astype(np.float32) / 255.0
-        m_crop = window.cut(mask)
-        xwarp_crop = np.where(m_crop[..., None], r_full, x0_crop)            # Eq. 7
+        xwarp_crop = np.where(window.cut(mask)[..., None], r_full, x0_crop)   # Eq. 7
         cancel.raise_if_cancelled()
+        progress(45, 100)
 
         t = time.perf_counter()
-        if self.models.generator is not None:
-            path: Path_ = "generator"
-            xwarp_w = np.where(mw[..., None], r_work, x0w.astype(np.float32) / 255.0)
-            y_w = self.models.generate(xwarp_w, c1w, mw, st.resolved_device(), st.runtime)
-            # The generator works at the working resolution; keep the full-res warp's detail
-            # that the working resolution could not hold.
-            y_crop = window.from_work(y_w) + (r_full - window.from_work(r_work))
-        else:
-            path = "classical"
-            y_crop = harmonize(r_full, x0_crop, m_crop, window.cut(edited_labels),
-                               window.cut(labels))
+        path, y_crop = self._refine(job, image, labels, edited_labels, mask, objects, corr,
+                                    r_work, r_full, maps, timings,
+                                    lambda d, n: progress(45 + 50 * d // max(n, 1), 100),
+                                    cancel)
         timings["refine"] = time.perf_counter() - t
-        progress(9, 10)
+        progress(95, 100)
 
         out = paste_back(image, window, _to_uint8(y_crop), mask)            # Eq. 6
         warped = paste_back(image, window, _to_uint8(xwarp_crop), mask)
         timings["total"] = time.perf_counter() - t0
-        progress(10, 10)
+        progress(100, 100)
         return EditResult(image=out, warped=warped, mask=mask, path=path, warp_backend=st.warp,
-                          window=window, correspondence=corr, sources=names, timings=timings)
+                          window=window, correspondence=corr, sources=job.names,
+                          timings=timings)
+
+    # ------------------------------------------------------------------ steps
+    def _validated(self, image, edited_labels, labels, user_mask, objects, timings):
+        """Check every input before any work; parse the photo when ``labels`` is missing."""
+        _check_image(image, "photo")
+        validate_label_values(edited_labels)
+        check_same_size(image, edited_labels, "edited label map")
+        for i, obj in enumerate(objects):
+            if obj.source.shape != image.shape[:2]:
+                raise BadInputError(
+                    f"object transform {i + 1}: its mask is {obj.source.shape[1]}×"
+                    f"{obj.source.shape[0]}, the photo {image.shape[1]}×{image.shape[0]}")
+        if labels is None:
+            t = time.perf_counter()
+            labels = self.models.parse(image, "photo")
+            timings["parse"] = time.perf_counter() - t
+        validate_label_values(labels)
+        check_same_size(image, labels, "label map")
+        if user_mask is not None:
+            check_same_size(image, user_mask, "mask")
+        return labels
+
+    def _prepare(self, image, labels, edited_labels, mask, references) -> _EditJob:
+        """The crop window, the warp's request (crop, whole photo, references at the working
+        resolution on one feature canvas) and the same sources at full resolution."""
+        st = self.settings
+        window = crop_window(mask, st.working_size, st.context)
+        x0w = window.to_work(image)
+        c0w = window.to_work(labels, nearest=True)
+        mw = window.to_work(mask)
+        invalid = synthesis_invalid(mask, labels, edited_labels, st.reconstruction)
+        job = _EditJob(window, [window.cut(image)], [window.scale], ["photo (crop)"],
+                       [SourcePhoto("photo (crop)", window.cut(image), window.cut(labels), 1.0,
+                                    window.cut(invalid), image, labels, invalid)])
+        # One feature canvas for all photo maps: the whole photo at the map's own scale.
+        ih, iw = image.shape[:2]
+        sy, sx = window.work_h / window.height, window.work_w / window.width
+        crop_frame = FeatureFrame(window.y0 * sy, window.x0 * sx, ih * sy, iw * sx)
+        sources = [WarpSource(_tensor(x0w), _labels(c0w),
+                              torch.from_numpy(mw) if st.reconstruction else None, crop_frame)]
+        if st.global_source and (window.height, window.width) != image.shape[:2]:
+            g_win = _whole(image, st.working_size)
+            g_ex = torch.from_numpy(g_win.to_work(mask)) if st.reconstruction else None
+            sources.append(WarpSource(_tensor(g_win.to_work(image)),
+                                      _labels(g_win.to_work(labels, nearest=True)), g_ex,
+                                      FeatureFrame(0.0, 0.0, g_win.work_h, g_win.work_w)))
+            job.add("photo (whole)", image, g_win.scale,
+                    SourcePhoto("photo (whole)", image, labels, 1.0, invalid))
+        for i, ref in enumerate(references):
+            name = f"reference {i + 1}"
+            _check_image(ref.image, name)
+            ref_labels = ref.labels
+            if ref_labels is None:
+                ref_labels = self.models.parse(ref.image, name)
+            validate_label_values(ref_labels)
+            check_same_size(ref.image, ref_labels, f"{name} label map")
+            r_win = _whole(ref.image, st.working_size)
+            sources.append(WarpSource(_tensor(r_win.to_work(ref.image)),
+                                      _labels(r_win.to_work(ref_labels, nearest=True)),
+                                      frame=FeatureFrame(0.0, 0.0, r_win.work_h, r_win.work_w,
+                                                         unit=crop_frame.length_unit)))
+            job.add(name, ref.image, r_win.scale,
+                    SourcePhoto(name, ref.image, ref_labels, r_win.scale / window.scale))
+        job.request = WarpRequest(
+            sources=sources, target_labels=_labels(window.to_work(edited_labels, nearest=True)),
+            target_image=_tensor(x0w), target_known=torch.from_numpy(~mw), seed=st.seed,
+            target_frame=crop_frame)
+        job.work_mask = mw
+        return job
+
+    def _warp(self, job: _EditJob, progress: ProgressFn, cancel: CancelToken):
+        """The warp at the working resolution; the hand-made layout features it used are kept
+        for the synthesis (computed once)."""
+        backend = self._backend()
+        maps = None
+        if self.models.generator is None and self.settings.refine == "synthesis":
+            maps = SemanticFeatures()(job.request)
+        if maps is not None and self.models.feature_provider is None \
+                and hasattr(backend, "warp_with_features"):
+            result = backend.warp_with_features(job.request, maps, progress=progress,
+                                                cancel=cancel)
+        else:
+            result = backend.warp(job.request, progress=progress, cancel=cancel)
+        corr = _to_cpu(result.correspondence)
+        r_work = result.warped.detach().float().cpu().permute(1, 2, 0).numpy()
+        return corr, r_work, maps
+
+    def _refine(self, job, image, labels, edited_labels, mask, objects, corr, r_work, r_full,
+                maps, timings, progress, cancel) -> tuple[Path_, np.ndarray]:
+        """The crop at full resolution after the generator, the patch synthesis or the colour
+        harmonisation of the warp."""
+        st = self.settings
+        window = job.window
+        if self.models.generator is not None:
+            mw = job.work_mask
+            x0w = window.to_work(image)
+            c1w = window.to_work(edited_labels, nearest=True)
+            xwarp_w = np.where(mw[..., None], r_work, x0w.astype(np.float32) / 255.0)
+            y_w = self.models.generate(xwarp_w, c1w, mw, st.resolved_device(), st.runtime)
+            # The generator works at the working resolution; keep the full-res warp's detail
+            # that the working resolution could not hold.
+            return "generator", window.from_work(y_w) + (r_full - window.from_work(r_work))
+        if st.refine == "harmonize":
+            x0_crop = window.cut(image).astype(np.float32) / 255.0
+            return "harmonize", harmonize(r_full, x0_crop, window.cut(mask),
+                                          window.cut(edited_labels), window.cut(labels))
+        moved = list(objects)
+        if not moved and st.infer_objects and not st.reconstruction:
+            moved = infer_object_transforms(labels, edited_labels, mask, st.object_min_iou)
+        known, fixed = paste_objects(image, labels, edited_labels, moved,
+                                     mask if st.reconstruction else None)
+        y_crop, syn_t = synthesize_crop(
+            window, known, mask & ~fixed, edited_labels, job.photos, maps, corr,
+            dataclasses.replace(st.synthesis, seed=st.seed), st.resolved_device(),
+            progress=progress, cancel=cancel, initial=r_full)
+        timings.update({f"synthesis {k}": v for k, v in syn_t.items()})
+        timings["objects moved exactly"] = float(len(moved))
+        return "synthesis", y_crop
 
     def _backend(self):
         st = self.settings

@@ -29,21 +29,21 @@ def test_empty_edit_returns_input_unchanged():
     assert res.notes
 
 
-def test_classical_path_changes_only_the_mask_and_follows_layout():
+def test_no_checkpoint_path_changes_only_the_mask_and_follows_layout():
     img, lab = _scene()
     edited = lab.copy()
     sky = lab[0, 0]
     edited[20:40, 30:90] = sky  # more sky
     progress = []
     res = LayoutEditor(FAST).edit(img, edited, lab, progress=lambda d, t: progress.append((d, t)))
-    assert res.path == "classical" and res.image.shape == img.shape
+    assert res.path == "synthesis" and res.image.shape == img.shape
     np.testing.assert_array_equal(res.image[~res.mask], img[~res.mask])  # Eq. 6, bit-identical
     assert res.mask[25, 50] and (res.image[20:40, 30:90] != img[20:40, 30:90]).any()
     # the new sky looks like the photo's sky (colour statistics), not like what was there
     sky_px = img[lab == sky].reshape(-1, 3).mean(0)
     new_px = res.image[20:40, 30:90].reshape(-1, 3).mean(0)
     assert np.abs(new_px - sky_px).mean() < 25
-    assert progress[-1] == (10, 10)
+    assert progress[-1] == (100, 100)
     assert res.correspondence is not None and res.correspondence.keys.shape[1] == 3
 
 

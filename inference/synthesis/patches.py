@@ -1,0 +1,106 @@
+"""Patch descriptors for the nearest-patch search, shaped so that HRS-Att's sampler minimises a
+patch distance.
+
+A descriptor has a colour part -- the ``k×k`` Lab patch projected on its leading principal
+components, scaled by ``1/k`` so that its squared distance is the patch's mean per-pixel squared
+colour difference (Lab / 10 units) -- and a layout part, the layout features times ``√β``.
+The sampler scores a key ``p`` for a query ``q`` by a dot product; with
+
+    query  a_q = [2·d_q, -1]        key  b_p = [d_p, |d_p|²]
+
+``a_q · b_p = -|d_q - d_p|² + |d_q|²``, and ``|d_q|²`` is the same for every key of ``q``: the
+sampler's argmax is the nearest patch. A weak preference for nearby sources, ``μ·|p - q|²`` over
+positions in the photo (as fractions of the crop's long side), enters the same way; reference
+pixels, which have no position in the photo, pay a constant instead. (Known pixels of the target
+enter exactly; hole pixels with their current estimate, as in Wexler et al.'s EM completion.)
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def pca_basis(lab_maps: list[torch.Tensor], valid: list[torch.Tensor], patch: int,
+              components: int, generator: torch.Generator, samples: int = 8192
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Leading principal components of ``patch×patch`` Lab patches of the sources.
+
+    Returns ``(filters (D, 3, k, k), mean (3·k·k,))``; patches are drawn at valid pixels (evenly
+    over the sources' pixels), deterministic for the generator.
+    """
+    r = patch // 2
+    rows = []
+    total = sum(int(v.sum()) for v in valid)
+    for lab, ok in zip(lab_maps, valid):
+        n_ok = int(ok.sum())
+        if n_ok == 0:
+            continue
+        take = max(16, round(samples * n_ok / max(total, 1)))
+        idx = torch.nonzero(ok.reshape(-1)).squeeze(1)
+        pick = idx[torch.randint(0, idx.numel(), (take,), generator=generator,
+                                 device=idx.device)]
+        w = lab.shape[2]
+        padded = F.pad(lab[None], (r, r, r, r), mode="replicate")[0]        # (3, h+2r, w+2r)
+        dy, dx = torch.meshgrid(torch.arange(patch, device=lab.device),
+                                torch.arange(patch, device=lab.device), indexing="ij")
+        ys = torch.div(pick, w, rounding_mode="floor")[:, None] + dy.reshape(1, -1)
+        xs = (pick % w)[:, None] + dx.reshape(1, -1)
+        cols = padded[:, ys, xs]                                             # (3, N, k²)
+        rows.append(cols.permute(1, 0, 2).reshape(pick.numel(), -1))        # unfold's order
+    data = torch.cat(rows).double()                                          # (N, 3k²)
+    mean = data.mean(0)
+    cov = (data - mean).t() @ (data - mean) / max(1, data.shape[0] - 1)
+    _, vecs = torch.linalg.eigh(cov)                                         # ascending
+    d = min(components, vecs.shape[1])
+    top = vecs[:, -d:].flip(1).t().float()                                   # (D, 3k²)
+    return top.reshape(d, 3, patch, patch).contiguous(), mean.float()
+
+
+def colour_descriptors(lab: torch.Tensor, filters: torch.Tensor, mean: torch.Tensor
+                       ) -> torch.Tensor:
+    """``(3, h, w)`` Lab -> ``(D, h, w)`` projected patches (replicate padding), scaled 1/k."""
+    k = filters.shape[-1]
+    r = k // 2
+    padded = F.pad(lab[None], (r, r, r, r), mode="replicate")
+    bias = -(filters.reshape(filters.shape[0], -1) @ mean)
+    out = F.conv2d(padded, filters, bias=bias)[0]
+    return out.div_(float(k))
+
+
+def key_table(colour: torch.Tensor, layout: torch.Tensor, layout_weight: float,
+              position: torch.Tensor | None, position_weight: float,
+              reference_distance: float) -> torch.Tensor:
+    """Key side: ``[d, √μ·p, ind, |d|² + μ|p|²]`` for a photo pixel at ``position`` ``p``
+    (``(2, h, w)``), ``[d, 0, 1, |d|² + μ·c]`` for a reference pixel (no position: a constant
+    ``c = reference_distance``), with ``d = [colour, √β·layout]``."""
+    d = torch.cat([colour, layout * layout_weight**0.5])
+    bias = d.square().sum(0, keepdim=True)
+    if position_weight <= 0:
+        return torch.cat([d, bias])
+    h, w = d.shape[1:]
+    if position is None:
+        pos = d.new_zeros(2, h, w)
+        ind = d.new_ones(1, h, w)
+        bias = bias + position_weight * reference_distance
+    else:
+        pos = position * position_weight**0.5
+        ind = d.new_zeros(1, h, w)
+        bias = bias + position_weight * position.square().sum(0, keepdim=True)
+    return torch.cat([d, pos, ind, bias])
+
+
+def query_table(colour: torch.Tensor, layout: torch.Tensor, layout_weight: float,
+                position: torch.Tensor, position_weight: float
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Query side ``[2d, 2√μ·q, μ|q|², -1]`` and the constant ``|d|² + μ|q|²`` that turns a
+    score back into ``D_colour + β·D_layout + μ·|p - q|²`` (see the module docstring)."""
+    d = torch.cat([colour, layout * layout_weight**0.5])
+    const = d.square().sum(0)
+    parts = [d * 2.0]
+    if position_weight > 0:
+        q2 = position.square().sum(0, keepdim=True) * position_weight
+        parts += [position * (2.0 * position_weight**0.5), q2]
+        const = const + q2[0]
+    parts.append(-torch.ones_like(d[:1]))
+    return torch.cat(parts), const
