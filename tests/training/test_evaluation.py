@@ -81,7 +81,7 @@ def test_evaluate_command_writes_reports(tmp_path):
     rows = json.loads((out / "report.json").read_text())
     methods = {(r["task"], r["method"]) for r in rows}
     assert ("manipulation", "telea") in methods
-    assert ("reconstruction", "relayout:hrs-ms (classical)") in methods
+    assert ("reconstruction", "relayout:hrs-ms (synthesis)") in methods
     assert all(r["cases"] == 2 for r in rows)
     assert "| manipulation | unchanged |" in (out / "report.md").read_text()
     bad = subprocess.run([sys.executable, "-m", "training", "evaluate", "--data",

@@ -26,6 +26,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--working-size", type=int_in(*WORKING_SIZE), default=512,
                    help="the editor's working resolution, {}..{} (default 512)".format(
                        *WORKING_SIZE))
+    p.add_argument("--refine", default="synthesis",
+                   help="comma-separated no-checkpoint refinements to compare: synthesis "
+                        "(the default), harmonize (the earlier colour correction)")
+    p.add_argument("--sheet", action="store_true",
+                   help="also write a contact sheet per task (sheet-TASK.png): input, edited "
+                        "layout, truth and every method, cut to the edit and outlined")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--seed", type=int_in(0, SEED_MAX), default=0, help=f"0..{SEED_MAX}")
 
@@ -35,9 +41,9 @@ def run(args: argparse.Namespace) -> int:
 
     from inference.correspondence import BACKENDS
     from inference.errors import BadInputError
-    from inference.imageio import atomic_write_bytes
+    from inference.imageio import atomic_write_bytes, save_image
     from inference.paths import check_output_folder
-    from inference.pipeline.editor import EditSettings
+    from inference.pipeline.editor import REFINEMENTS, EditSettings
     from inference.pipeline.models import EngineModels
     from training.data.ade20k import ADE20KFolder
     from training.evaluation.runner import (
@@ -48,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         report_markdown,
         telea,
     )
+    from training.evaluation.sheet import render_sheet
 
     check_output_folder(args.out, "--out")  # before the evaluation, not after it
     backends = [b for b in args.backends.split(",") if b]
@@ -61,14 +68,21 @@ def run(args: argparse.Namespace) -> int:
     settings = EditSettings(working_size=args.working_size, device=args.device, seed=args.seed)
     models = (EngineModels.from_checkpoint(args.checkpoint, device=settings.resolved_device())
               if args.checkpoint else EngineModels())
-    path_name = "generator" if models.generator is not None else "classical"
     methods = {}
     if "unchanged" in baselines:
         methods["unchanged"] = None
     if "telea" in baselines:
         methods["telea"] = telea
+    refines = [r for r in args.refine.split(",") if r]
+    for r in refines:
+        if r not in REFINEMENTS:
+            raise BadInputError(f"unknown refinement {r!r}; use {', '.join(REFINEMENTS)}")
     for b in backends:
-        methods[f"relayout:{b} ({path_name})"] = relayout_method(b, models, settings)
+        if models.generator is not None:
+            methods[f"relayout:{b} (generator)"] = relayout_method(b, models, settings)
+            continue
+        for r in refines:
+            methods[f"relayout:{b} ({r})"] = relayout_method(b, models, settings, r)
     folder = ADE20KFolder(args.data, args.split)
     tasks = ["manipulation", "reconstruction"] if args.task == "both" else [args.task]
     results = []
@@ -76,7 +90,11 @@ def run(args: argparse.Namespace) -> int:
         cases = build_cases(folder, task, args.count, args.seed, args.size)
         if not cases:
             raise BadInputError(f"no {task} case could be built from {args.data} ({args.split})")
-        results += evaluate(cases, methods, task, settings.mask_dilation)
+        rows: list | None = [] if args.sheet else None
+        results += evaluate(cases, methods, task, settings.mask_dilation, sheet=rows)
+        if rows:
+            sheet = render_sheet(rows, ["case / input", "edited layout", "truth", *methods])
+            save_image(Path(args.out) / f"sheet-{task}.png", sheet)
     header = (f"Evaluation on {args.data} ({args.split}), {args.count} cases per task at "
               f"{args.size} px, checkpoint: {args.checkpoint or 'none'}")
     out = Path(args.out)

@@ -23,6 +23,7 @@ from inference.pipeline.masking import edit_mask
 from inference.pipeline.models import EngineModels
 from training.data.ade20k import ADE20KFolder
 from training.evaluation.metrics import all_metrics
+from training.evaluation.sheet import SheetRow, case_row
 from training.evaluation.tasks import EvalCase, make_manipulation_case, make_reconstruction_case
 
 METRICS = ("l1", "psnr", "ssim", "l1_mask", "psnr_mask", "ssim_mask", "detail")
@@ -33,7 +34,11 @@ class MethodScores:
     method: str
     task: str
     rows: list[dict[str, float]] = field(default_factory=list)
-    seconds: float = 0.0
+    per_case_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def median_seconds(self) -> float:
+        return float(np.median(self.per_case_seconds)) if self.per_case_seconds else 0.0
 
     def mean(self) -> dict[str, float]:
         out = {}
@@ -83,25 +88,39 @@ def telea(case: EvalCase, mask: np.ndarray) -> np.ndarray:
     return cv2.inpaint(case.image, mask.astype(np.uint8), 5, cv2.INPAINT_TELEA)
 
 
-def relayout_method(backend: str, models: EngineModels, settings: EditSettings
-                    ) -> Callable[[EvalCase, np.ndarray], np.ndarray]:
+def relayout_method(backend: str, models: EngineModels, settings: EditSettings,
+                    refine: str | None = None) -> Callable[[EvalCase, np.ndarray], np.ndarray]:
+    """The editor with warp ``backend`` (and no-checkpoint refinement ``refine``)."""
     def run(case: EvalCase, mask: np.ndarray) -> np.ndarray:
         st = dataclasses.replace(settings, warp=backend, reconstruction=case.reconstruction)
+        if refine is not None:
+            st = dataclasses.replace(st, refine=refine)
         return LayoutEditor(st, models).edit(case.image, case.edited_labels, case.labels,
                                              case.user_mask).image
     return run
 
 
 def evaluate(cases: list[EvalCase], methods: dict[str, Callable], task: str,
-             dilation: int, progress: Callable[[str], None] = print) -> list[MethodScores]:
+             dilation: int, progress: Callable[[str], None] = print,
+             sheet: list[SheetRow] | None = None) -> list[MethodScores]:
+    """Score every method on every case; with ``sheet``, append each case's contact-sheet row.
+
+    ``seconds`` per method is the median over cases times their number (a robust total: one
+    case slowed by a busy machine does not move it), ``per_case_seconds`` keeps them all.
+    """
     scores = {name: MethodScores(name, task) for name in methods}
     for n, case in enumerate(cases):
         mask = case_mask(case, dilation)
+        outputs = []
         for name, fn in methods.items():
             t = time.perf_counter()
             out = case.image if fn is None else fn(case, mask)
-            scores[name].seconds += time.perf_counter() - t
+            scores[name].per_case_seconds.append(time.perf_counter() - t)
             scores[name].rows.append(all_metrics(out, case.truth, mask))
+            outputs.append((out, f"{scores[name].rows[-1]['psnr_mask']:.2f} dB"))
+        if sheet is not None:
+            sheet.append(case_row(case.name, case.image, case.edited_labels, case.truth, mask,
+                                  outputs))
         progress(f"{task}: {n + 1}/{len(cases)} cases")
     return list(scores.values())
 
@@ -109,11 +128,11 @@ def evaluate(cases: list[EvalCase], methods: dict[str, Callable], task: str,
 def report_markdown(results: list[MethodScores], header: str) -> str:
     lines = [header, "",
              "| task | method | L1 | PSNR | SSIM | L1 (mask) | PSNR (mask) | SSIM (mask) "
-             "| detail (mask) | s/case |",
+             "| detail (mask) | s/case (median) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         m = r.mean()
-        per = r.seconds / max(len(r.rows), 1)
+        per = r.median_seconds
         lines.append(
             f"| {r.task} | {r.method} | {m['l1']:.4f} | {m['psnr']:.2f} | {m['ssim']:.4f} | "
             f"{m['l1_mask']:.4f} | {m['psnr_mask']:.2f} | {m['ssim_mask']:.4f} | "
@@ -123,5 +142,6 @@ def report_markdown(results: list[MethodScores], header: str) -> str:
 
 def report_json(results: list[MethodScores]) -> str:
     return json.dumps([{"task": r.task, "method": r.method, "cases": len(r.rows),
-                        "seconds_per_case": r.seconds / max(len(r.rows), 1), **r.mean()}
+                        "median_seconds_per_case": r.median_seconds,
+                        "seconds_per_case": r.per_case_seconds, **r.mean()}
                        for r in results], indent=2)
