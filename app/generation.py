@@ -23,6 +23,7 @@ from inference.progress import CancelToken, ProgressFn
 if TYPE_CHECKING:  # the engine imports torch: load it on the first generate, not at start-up
     from inference.pipeline.editor import EditResult, Reference
     from inference.pipeline.models import EngineModels
+    from inference.pipeline.objects import ObjectTransform
 
 GENERATE = "generate"
 # HISTORY closes every undo step (a finished brush drag announces only that).
@@ -40,15 +41,19 @@ class EditSnapshot:
     user_mask: np.ndarray
     references: tuple[Reference, ...]
     revision: int
+    objects: tuple[ObjectTransform, ...] = ()
 
     @staticmethod
     def of(doc: EditDocument) -> EditSnapshot:
         from inference.pipeline.editor import Reference
+        from inference.pipeline.objects import ObjectTransform
 
         refs = tuple(Reference(np.array(r.photo), np.array(r.labels))
                      for r in doc.paste_sources())
+        objects = tuple(ObjectTransform(m.full_source(doc.shape), m.matrix) for m in doc.moves)
         return EditSnapshot(np.array(doc.photo), np.array(doc.original_labels),
-                            np.array(doc.labels), np.array(doc.user_mask), refs, doc.revision)
+                            np.array(doc.labels), np.array(doc.user_mask), refs, doc.revision,
+                            objects)
 
 
 class ModelCache:
@@ -82,7 +87,8 @@ def run_edit(snapshot: EditSnapshot, settings: EditorSettings, models: ModelCach
 
     editor = LayoutEditor(settings.edit_settings(), models.get(settings))
     return editor.edit(snapshot.photo, snapshot.edited, snapshot.labels, snapshot.user_mask,
-                       references=list(snapshot.references), progress=progress, cancel=cancel)
+                       references=list(snapshot.references), progress=progress, cancel=cancel,
+                       objects=snapshot.objects)
 
 
 class GenerateController(QObject):

@@ -110,7 +110,25 @@ def boats_layout(photo: np.ndarray) -> np.ndarray:
     return labels
 
 
+def path_layout(photo: np.ndarray) -> np.ndarray:
+    """A forest: trees above, a mossy floor (grass) below, the dirt path (its redder pixels)."""
+    h, w = photo.shape[:2]
+    rgb = photo.astype(np.float32)
+    rows = np.arange(h)[:, None]
+    labels = np.full((h, w), class_id("tree"), np.uint8)
+    labels[rows[:, 0] > int(0.5 * h)] = class_id("grass")
+    dirt = (rgb[..., 0] > rgb[..., 1]) & (rgb[..., 0] > 40) & (rows > 0.4 * h)
+    dirt = _clean(dirt, 3, 9)
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(dirt.astype(np.uint8), connectivity=8)
+    if n > 1:
+        biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        path = cv2.dilate((comp == biggest).astype(np.uint8), np.ones((5, 5), np.uint8))
+        labels[path.astype(bool)] = class_id("path")
+    return labels
+
+
 LAYOUTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "path.jpg": path_layout,
     "kite.jpg": kite_layout,
     "summer_1am.jpg": lake_layout,
     "eveningglow.jpg": boats_layout,

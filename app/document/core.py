@@ -23,7 +23,7 @@ from app.document.history import (
     HistoryStep,
     StateChange,
 )
-from app.document.objects import ObjectSelection
+from app.document.objects import MovedObject, ObjectSelection
 from app.document.references import Reference, ReferencePaste, readonly_copy, validate_photo
 from inference.errors import BadInputError, ImageError, LabelMapError
 from inference.labels import validate_label_values
@@ -35,7 +35,7 @@ Mask = np.ndarray  # bool (H, W)
 RegionMap = np.ndarray  # int32 (H, W), ids of an automatic over-segmentation
 
 _STATE_LAYERS = {"references": Layer.REFERENCES, "pastes": Layer.PASTES,
-                 "selection": Layer.SELECTION, "result": Layer.RESULT}
+                 "selection": Layer.SELECTION, "result": Layer.RESULT, "moves": Layer.MOVES}
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,6 +74,7 @@ class DocumentCore:
         self._references: tuple[Reference, ...] = ()
         self._pastes: tuple[ReferencePaste, ...] = ()
         self._selection: ObjectSelection | None = None
+        self._moves: tuple[MovedObject, ...] = ()    # objects the move tools carried
         self._result: ResultRecord | None = None
         self._next_reference_id = 1
         self._revision = 0
@@ -150,6 +151,11 @@ class DocumentCore:
     @property
     def pastes(self) -> tuple[ReferencePaste, ...]:
         return self._pastes
+
+    @property
+    def moves(self) -> tuple[MovedObject, ...]:
+        """Objects the move tools carried: the engine resamples their pixels exactly."""
+        return self._moves
 
     @property
     def selection(self) -> ObjectSelection | None:
@@ -325,6 +331,8 @@ def _state_nbytes(value: Any) -> int:
         return value.image.nbytes
     if isinstance(value, ObjectSelection):
         return value.mask.nbytes
+    if isinstance(value, MovedObject):
+        return value.source.nbytes
     if isinstance(value, tuple):
         return sum(_state_nbytes(v) for v in value)
     if isinstance(value, ReferencePaste):

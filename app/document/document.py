@@ -18,6 +18,7 @@ from app.document.events import BBox, Layer
 from app.document.objects import (
     ObjectSelection,
     object_transform,
+    record_move,
     relocate_object,
     select_component,
 )
@@ -98,8 +99,9 @@ class EditDocument(PaintingDocument):
             self._selection = new_sel
             self._emit(Layer.SELECTION, None)
             return False
+        moves = record_move(self._moves, sel, matrix, self._original)
         return self._commit(name, [(Layer.LABELS, box, new_labels[box.slices])],
-                            state={"selection": new_sel})
+                            state={"selection": new_sel, "moves": moves})
 
     # ----------------------------------------------------------------- references
     def add_reference(self, photo: RGBImage, labels: LabelMap, name: str = "") -> int:
@@ -204,7 +206,7 @@ class EditDocument(PaintingDocument):
         full = BBox.full(self.shape)
         return self._commit("Use as the photo's layout",
                             [(Layer.ORIGINAL_LABELS, full, self._labels.copy())],
-                            state={"pastes": (), "selection": None})
+                            state={"pastes": (), "selection": None, "moves": ()})
 
     def set_starting_layout(self, labels: LabelMap | None = None,
                             regions: RegionMap | None = None) -> None:
@@ -217,6 +219,7 @@ class EditDocument(PaintingDocument):
         if new is not None:
             self._original[...] = new
             self._labels[...] = new
+            self._moves = ()
             self._revision += 1
             self._emit(Layer.ORIGINAL_LABELS, None)
             self._emit(Layer.LABELS, None)
@@ -247,7 +250,7 @@ class EditDocument(PaintingDocument):
         full = BBox.full(self.shape)
         return self._commit("Clear edits", [(Layer.LABELS, full, self._original.copy()),
                                             (Layer.USER_MASK, full, np.zeros(self.shape, bool))],
-                            state={"pastes": (), "selection": None})
+                            state={"pastes": (), "selection": None, "moves": ()})
 
     def apply_result(self) -> bool:
         """Make the current result the new base photo and the edited labels the new original
@@ -265,4 +268,4 @@ class EditDocument(PaintingDocument):
             (Layer.PHOTO, full, np.asarray(result.image)),
             (Layer.ORIGINAL_LABELS, full, self._labels.copy()),
             (Layer.USER_MASK, full, np.zeros(self.shape, bool)),
-        ], state={"pastes": (), "result": None, "selection": None})
+        ], state={"pastes": (), "result": None, "selection": None, "moves": ()})

@@ -95,6 +95,7 @@ class Layer(str, Enum):
     REFERENCES = "references"
     PASTES = "pastes"
     SELECTION = "selection"
+    MOVES = "moves"  # which photo pixels the move tools carried where (no pixels change)
     RESULT = "result"
     HISTORY = "history"  # can_undo / can_redo / step names may have changed
 

@@ -184,3 +184,66 @@ def relocate_object(labels: np.ndarray, selection: ObjectSelection, matrix: np.n
     out[box.slices][mask] = selection.class_id
     seed_y, seed_x = (int(v[0]) for v in np.nonzero(mask))
     return out, ObjectSelection(selection.class_id, box, mask, (box.x0 + seed_x, box.y0 + seed_y))
+
+
+@dataclass(frozen=True, eq=False)
+class MovedObject:
+    """Photo pixels of one object and where the move tools put them: ``source`` (bool, cropped
+    to ``bbox``, photo coordinates) under the ``2×3`` ``matrix`` (photo -> edited layout).
+
+    The engine resamples exactly these pixels into place (an object keeps its own pixels);
+    successive moves of one object compose into one matrix.
+    """
+
+    class_id: int
+    bbox: BBox
+    source: np.ndarray
+    matrix: np.ndarray
+
+    def as_selection(self) -> ObjectSelection:
+        return ObjectSelection(self.class_id, self.bbox, self.source, (self.bbox.x0,
+                                                                      self.bbox.y0))
+
+    def placed(self, shape: tuple[int, ...]) -> tuple[BBox, np.ndarray] | None:
+        """Where the object lies in the edited layout now (``transform_mask``)."""
+        return transform_mask(self.as_selection(), self.matrix, shape)
+
+    def full_source(self, shape: tuple[int, ...]) -> np.ndarray:
+        return self.as_selection().full_mask(shape)
+
+
+def _affine3(m: np.ndarray) -> np.ndarray:
+    return np.vstack([m, [0.0, 0.0, 1.0]])
+
+
+def record_move(moves: tuple[MovedObject, ...], selection: ObjectSelection,
+                matrix: np.ndarray | None, original: np.ndarray
+                ) -> tuple[MovedObject, ...]:
+    """``moves`` after ``selection`` (in the edited layout) was moved by ``matrix`` (``None``:
+    deleted). A selection that is a moved object's current place composes with its move;
+    otherwise its pixels that are the photo's own (the original layout has its class there)
+    start a new record."""
+    shape = original.shape
+    sel_full = selection.full_mask(shape)
+    area = max(1, selection.area)
+    kept, found = [], None
+    for mv in moves:
+        placed = mv.placed(shape)
+        if found is None and placed is not None:
+            box, mask = placed
+            overlap = np.count_nonzero(mask & sel_full[box.slices])
+            if overlap >= 0.5 * area and mv.class_id == selection.class_id:
+                found = mv
+                continue
+        kept.append(mv)
+    if matrix is None:
+        return tuple(kept)
+    if found is not None:
+        composed = (_affine3(matrix) @ _affine3(found.matrix))[:2]
+        kept.append(MovedObject(found.class_id, found.bbox, found.source, composed))
+        return tuple(kept)
+    own = selection.mask & (original[selection.bbox.slices] == selection.class_id)
+    if not own.any():
+        return tuple(kept)          # painted, not the photo's: nothing of the photo to carry
+    kept.append(MovedObject(selection.class_id, selection.bbox, own, np.asarray(matrix)))
+    return tuple(kept)

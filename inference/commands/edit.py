@@ -13,7 +13,6 @@ from inference.commands.validation import (
     WORKING_SIZE,
     int_in,
 )
-
 from inference.defaults import DEFAULT_WARP
 
 HELP = "edit a photo by its edited label map and write the result"
@@ -62,9 +61,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="particles M, {}..{} (hrs, hrs-ms)".format(*PARTICLES))
     p.add_argument("--reconstruction", action="store_true",
                    help="never copy pixels from inside the mask (appendix E)")
+    p.add_argument("--refine", choices=("synthesis", "harmonize"), default="synthesis",
+                   help="without a checkpoint: label-guided patch synthesis (default) or the "
+                        "earlier per-class colour correction of the warp")
+    p.add_argument("--object-transform", action="append", default=[], type=_object_move,
+                   metavar="X,Y:DX,DY[,SCALE[,ANGLE[,flip]]]",
+                   help="the object at pixel X,Y of the original layout was moved by DX,DY px, "
+                        "scaled by SCALE and turned by ANGLE degrees (counter-clockwise) about "
+                        "its box centre, mirrored first with 'flip': its pixels are resampled "
+                        "exactly (repeatable; --edited-labels must show it moved)")
     p.add_argument("--save-warped", metavar="W.png", help="also save the warped image (Eq. 7)")
     p.add_argument("--quality", type=int_in(*QUALITY), default=95,
                    help="JPEG/WebP quality, 1..100 (default 95); WebP at 100 is lossless")
+
+
+def _object_move(text: str):
+    from inference.errors import BadInputError
+    from inference.pipeline.objects import parse_object_move
+
+    try:
+        return parse_object_move(text)
+    except BadInputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def check_before_work(args: argparse.Namespace) -> None:
@@ -100,13 +118,17 @@ def run(args: argparse.Namespace) -> int:
     settings = EditSettings(
         warp=args.warp, working_size=args.working_size, device=args.device,
         runtime=args.runtime, seed=args.seed, reconstruction=args.reconstruction,
-        iterations=args.iterations, particles=args.particles,
+        iterations=args.iterations, particles=args.particles, refine=args.refine,
     )
     inputs = load_inputs(args)
     models = build_models(args.checkpoint, args.parser, settings.resolved_device())
     editor = LayoutEditor(settings, models)
-    result = editor.edit(inputs.image, inputs.edited_labels, inputs.labels, inputs.mask,
-                         inputs.references)
+    labels = inputs.labels
+    if args.object_transform and labels is None:
+        labels = models.parse(inputs.image, "photo")
+    objects = [m.resolve(labels) for m in args.object_transform]
+    result = editor.edit(inputs.image, inputs.edited_labels, labels, inputs.mask,
+                         inputs.references, objects=objects)
     save_image(args.out, result.image, quality=args.quality)
     if args.save_warped:
         save_image(args.save_warped, result.warped, quality=args.quality)

@@ -52,7 +52,7 @@ def test_generate_stores_result_and_apply_is_undoable(window, qtbot):
     with qtbot.waitSignal(window.generation.resultReady, timeout=60000) as blocker:
         window.acts.generate.trigger()
     result = blocker.args[0]
-    assert result.path == "classical" and result.warp_backend == "hrs-ms"
+    assert result.path == "synthesis" and result.warp_backend == "hrs-ms"
     assert doc.result_is_current
     assert result.image.shape == doc.photo.shape
     mask = result.mask
