@@ -10,3 +10,9 @@ from __future__ import annotations
 # highest warp PSNR of all backends (24.88 dB, ``hrs`` 24.64 dB) in a sixth of ``hrs``'s time
 # (1.4 s against 8.3 s on two CPU cores). ``hrs`` stays available as the paper's reference.
 DEFAULT_WARP = "hrs-ms"
+
+# The no-checkpoint refinement: "synthesis" (label-guided patch synthesis at full resolution,
+# README "Quality on real photos") or "harmonize" (the warp, colour-corrected by push-pull; the
+# earlier default, kept so the two can be compared). With a checkpoint the generator refines.
+REFINEMENTS = ("synthesis", "harmonize")
+DEFAULT_REFINE = "synthesis"

@@ -1,8 +1,9 @@
 """``LayoutEditor``: the whole edit pipeline of the design, shared by the GUI and the command line.
 
 parse (if needed) -> mask -> crop around the mask with context -> warp (any backend) -> Eq. 7 ->
-generator (with a checkpoint) or classical harmonisation (without) -> Eq. 6 composite -> paste
-back at full resolution. Pixels outside the mask are bit-identical to the input.
+generator (with a checkpoint) or, without one, label-guided patch synthesis at full resolution
+(:mod:`inference.synthesis`; ``refine="harmonize"``: the warp, colour-corrected) -> Eq. 6
+composite -> paste back at full resolution. Pixels outside the mask are bit-identical to the input.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from inference.correspondence.base import (
     WarpSource,
 )
 from inference.correspondence.features import SemanticFeatures
-from inference.defaults import DEFAULT_WARP
+from inference.defaults import DEFAULT_REFINE, DEFAULT_WARP, REFINEMENTS
 from inference.errors import BadInputError
 from inference.imageio import check_same_size
 from inference.labels import validate_label_values
@@ -39,7 +40,6 @@ from inference.synthesis.completion import SynthesisConfig
 
 Path_ = Literal["unchanged", "synthesis", "harmonize", "generator"]
 Refine = Literal["synthesis", "harmonize"]
-REFINEMENTS: tuple[Refine, ...] = ("synthesis", "harmonize")
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class EditSettings:
     global_source: bool = True        # also warp from the whole photo, not only the crop
     iterations: int | None = None     # N override for hrs / hrs-ms
     particles: int | None = None      # M override for hrs / hrs-ms
-    refine: Refine = "synthesis"      # the no-checkpoint refinement
+    refine: Refine = DEFAULT_REFINE   # the no-checkpoint refinement
     synthesis: SynthesisConfig = field(default_factory=SynthesisConfig)
     infer_objects: bool = True        # label-only edits: copy moved objects by their transform
     object_min_iou: float = 0.92      # ... when the transformed old region covers the new one
@@ -105,6 +105,7 @@ class _EditJob:
     photos: list[SourcePhoto]
     request: WarpRequest | None = None
     work_mask: np.ndarray | None = None
+    moved: int = 0                      # objects resampled exactly (their own pixels)
 
     def add(self, name: str, image: np.ndarray, scale: float, photo: SourcePhoto) -> None:
         self.names.append(name)
@@ -185,13 +186,17 @@ class LayoutEditor:
         warped = paste_back(image, window, _to_uint8(xwarp_crop), mask)
         timings["total"] = time.perf_counter() - t0
         progress(100, 100)
+        notes = [f"{job.moved} object(s) moved with their own pixels"] if job.moved else []
         return EditResult(image=out, warped=warped, mask=mask, path=path, warp_backend=st.warp,
                           window=window, correspondence=corr, sources=job.names,
-                          timings=timings)
+                          timings=timings, notes=notes)
 
     # ------------------------------------------------------------------ steps
     def _validated(self, image, edited_labels, labels, user_mask, objects, timings):
         """Check every input before any work; parse the photo when ``labels`` is missing."""
+        if self.settings.refine not in REFINEMENTS:
+            raise BadInputError(f"unknown refinement {self.settings.refine!r}; use "
+                                f"{', '.join(REFINEMENTS)}")
         _check_image(image, "photo")
         validate_label_values(edited_labels)
         check_same_size(image, edited_labels, "edited label map")
@@ -304,7 +309,7 @@ class LayoutEditor:
             dataclasses.replace(st.synthesis, seed=st.seed), st.resolved_device(),
             progress=progress, cancel=cancel, initial=r_full)
         timings.update({f"synthesis {k}": v for k, v in syn_t.items()})
-        timings["objects moved exactly"] = float(len(moved))
+        job.moved = len(moved)
         return "synthesis", y_crop
 
     def _backend(self):

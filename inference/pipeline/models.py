@@ -1,7 +1,7 @@
 """The optional models an edit can use: a parser, learned warp features, the generator.
 
-Without any of them the engine still runs end to end (hand-made features, classical
-harmonisation); ``EngineModels.from_checkpoint`` loads whatever networks a checkpoint holds.
+Without any of them the engine still runs end to end (hand-made features, patch synthesis);
+``EngineModels.from_checkpoint`` loads whatever networks a checkpoint holds.
 """
 
 from __future__ import annotations

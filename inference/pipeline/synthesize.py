@@ -3,6 +3,7 @@ then the seam blend. Works on the crop at full resolution."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,7 +12,12 @@ import torch
 from inference.correspondence.base import Correspondence, FeatureMaps
 from inference.pipeline.cropping import CropWindow
 from inference.progress import CancelToken, ProgressFn
-from inference.synthesis.blending import blend_seam, replace_low_frequencies
+from inference.synthesis.blending import (
+    blend_seam,
+    poisson_blend,
+    replace_low_frequencies,
+    restore_detail,
+)
 from inference.synthesis.completion import PatchSynthesis, SynthesisConfig, SynthesisTarget
 from inference.synthesis.levels import SynthesisSource
 
@@ -39,6 +45,29 @@ def synthesis_invalid(mask: np.ndarray, labels: np.ndarray, edited: np.ndarray,
     if reconstruction:
         return mask.copy()
     return mask & (labels == edited)
+
+
+def _dilate_np(mask: np.ndarray, px: int) -> np.ndarray:
+    import cv2
+
+    return cv2.dilate(mask.astype(np.uint8), np.ones((2 * px + 1, 2 * px + 1), np.uint8)) > 0
+
+
+def _seam_pixels(image: np.ndarray, guide, smooth: float = 0.01) -> np.ndarray | None:
+    """Pixels at a removed seam (an edge whose guidance is not the synthesis' own gradient)
+    where the sources are smooth (guidance under ``smooth``): there a thin line would show;
+    in texture it does not, and the synthesis' fine detail is kept."""
+    if guide is None:
+        return None
+    gx, gy = guide
+    ex = (np.abs(gx - np.diff(image, axis=1)).max(-1) > 1e-5) & (np.abs(gx).max(-1) < smooth)
+    ey = (np.abs(gy - np.diff(image, axis=0)).max(-1) > 1e-5) & (np.abs(gy).max(-1) < smooth)
+    seams = np.zeros(image.shape[:2], bool)
+    seams[:, :-1] |= ex
+    seams[:, 1:] |= ex
+    seams[:-1] |= ey
+    seams[1:] |= ey
+    return seams
 
 
 def synthesize_crop(
@@ -115,7 +144,19 @@ def synthesize_crop(
         image = np.where(out.ring[..., None], out.image, image)
     if not config.blend:
         return np.where(hole_c[..., None], image, photo), out.timings
-    return blend_seam(image, photo, hole_c, out.ring, edited_c), out.timings
+    t = time.perf_counter()
+    seam = blend_seam(image, photo, hole_c, out.ring, edited_c)
+    if not config.poisson:
+        return seam, out.timings
+    blended = poisson_blend(image, photo, hole_c, edited_c, out.guide, start=seam,
+                            iterations=config.poisson_iterations)
+    # the synthesis' own detail back on top (outside the hole's rim: the photo meets it there)
+    inner = hole_c & ~_dilate_np(~hole_c, 2)
+    blended = restore_detail(blended, np.where(hole_c[..., None] | out.ring[..., None], image,
+                                               photo), inner, config.detail_sigma,
+                             _seam_pixels(image, out.guide))
+    out.timings["blend"] = time.perf_counter() - t
+    return blended, out.timings
 
 
 def _photo_window(window: CropWindow, shape: tuple[int, int], budget: float

@@ -69,3 +69,130 @@ def replace_low_frequencies(
     low_f = cv2.GaussianBlur(fill, (k, k), sigma, borderType=cv2.BORDER_REFLECT)
     out[hole] = (out - low_s + low_f)[hole]
     return np.clip(out, 0.0, 1.0)
+
+
+def poisson_blend(
+    synth: np.ndarray,          # (H, W, 3) float: synthesis inside the hole and on the ring
+    photo: np.ndarray,          # (H, W, 3) float: the known pixels
+    hole: np.ndarray,           # (H, W) bool
+    labels: np.ndarray,         # (H, W) edited layout
+    guide: tuple[np.ndarray, np.ndarray] | None = None,  # (H, W-1, 3), (H-1, W, 3)
+    start: np.ndarray | None = None,                     # first estimate (e.g. blend_seam)
+    iterations: int = 400,
+    tol: float = 2e-4,
+    screen: float = 1e-3,
+) -> np.ndarray:
+    """Integrate guidance gradients over the hole, the photo its boundary (Pérez et al. 2003).
+
+    ``guide`` holds the wanted differences ``u[y, x+1] - u[y, x]`` and ``u[y+1, x] - u[y, x]``
+    on the edges that touch the hole: the gradients of the places the synthesis copied from,
+    so a step between two copied regions (a seam) becomes their natural continuation instead
+    of a colour edge; without it the synthesis' own gradients are used. An edge from the hole
+    to a known pixel of another class of the edited layout is left free (Neumann): a tree's
+    colour does not flow into the sky around it. ``screen`` ties every pixel weakly to the
+    synthesis, so a hole region that touches no known pixel of its class keeps its colours.
+    Solved by Jacobi-preconditioned conjugate gradients (matrix-free, vectorised torch).
+    """
+    import torch
+
+    out = photo.astype(np.float32).copy()
+    if not hole.any():
+        return out
+    s = torch.from_numpy(np.ascontiguousarray(synth, np.float32)).permute(2, 0, 1)
+    p = torch.from_numpy(np.ascontiguousarray(photo, np.float32)).permute(2, 0, 1)
+    hl = torch.from_numpy(np.ascontiguousarray(hole))
+    lab = torch.from_numpy(np.ascontiguousarray(labels.astype(np.int64)))
+    if guide is None:
+        gx, gy = s[:, :, 1:] - s[:, :, :-1], s[:, 1:] - s[:, :-1]
+    else:
+        gx = torch.from_numpy(np.ascontiguousarray(guide[0], np.float32)).permute(2, 0, 1)
+        gy = torch.from_numpy(np.ascontiguousarray(guide[1], np.float32)).permute(2, 0, 1)
+
+    def edges(a_hole, b_hole, a_lab, b_lab):
+        touch = a_hole | b_hole
+        mixed = a_hole ^ b_hole
+        return (touch & ~(mixed & (a_lab != b_lab))).float()
+
+    ex = edges(hl[:, :-1], hl[:, 1:], lab[:, :-1], lab[:, 1:])     # (H, W-1)
+    ey = edges(hl[:-1], hl[1:], lab[:-1], lab[1:])                 # (H-1, W)
+    hf = hl.float()
+    deg = torch.full(hl.shape, screen)
+    deg[:, :-1] += ex
+    deg[:, 1:] += ex
+    deg[:-1] += ey
+    deg[1:] += ey
+
+    # b: sum over active edges of (u_p - u_q) wanted, known neighbours' values, the screen
+    b = screen * s
+    b[:, :, :-1] -= ex * gx
+    b[:, :, 1:] += ex * gx
+    b[:, :-1] -= ey * gy
+    b[:, 1:] += ey * gy
+    known = p * (1 - hf)
+    b[:, :, :-1] += ex * known[:, :, 1:]
+    b[:, :, 1:] += ex * known[:, :, :-1]
+    b[:, :-1] += ey * known[:, 1:]
+    b[:, 1:] += ey * known[:, :-1]
+    b = b * hf
+
+    def apply(u):                       # A u on the hole (u is zero outside it)
+        r = deg * u
+        r[:, :, :-1] -= ex * u[:, :, 1:]
+        r[:, :, 1:] -= ex * u[:, :, :-1]
+        r[:, :-1] -= ey * u[:, 1:]
+        r[:, 1:] -= ey * u[:, :-1]
+        return r * hf
+
+    x = (torch.from_numpy(np.ascontiguousarray(start, np.float32)).permute(2, 0, 1)
+         if start is not None else s.clone()) * hf
+    r = b - apply(x)
+    z = r / deg
+    d = z.clone()
+    rz = (r * z).sum((1, 2))
+    norm_b = b.norm(dim=(1, 2)).clamp_min(1e-12)
+    for _ in range(iterations):
+        if bool((r.norm(dim=(1, 2)) / norm_b < tol).all()):
+            break
+        ad = apply(d)
+        alpha = rz / (d * ad).sum((1, 2)).clamp_min(1e-20)
+        x += alpha[:, None, None] * d
+        r -= alpha[:, None, None] * ad
+        z = r / deg
+        rz_new = (r * z).sum((1, 2))
+        d = z + (rz_new / rz.clamp_min(1e-20))[:, None, None] * d
+        rz = rz_new
+    res = x.permute(1, 2, 0).numpy()
+    out[hole] = res[hole]
+    return np.clip(out, 0.0, 1.0)
+
+
+def restore_detail(
+    blended: np.ndarray,        # (H, W, 3) float: the Poisson result (seamless, flattened)
+    synth: np.ndarray,          # (H, W, 3) float: the synthesis (hole and ring)
+    hole: np.ndarray,           # (H, W) bool
+    sigma: float,
+    seams: np.ndarray | None = None,  # (H, W) bool: pixels beside a removed seam
+) -> np.ndarray:
+    """``blended`` with its detail finer than ``sigma`` px taken from ``synth`` in the hole.
+
+    The seam-free integration also flattens fine texture the mode vote assembled from small
+    pieces; the seams it removes are steps between large regions, low frequencies. So the
+    result keeps ``blended`` below ``sigma`` and ``synth`` above it: ``B - G(B) + S - G(S)``
+    (Burt and Adelson's two-band split). On the pixels beside a removed seam the fine band
+    stays ``blended``'s own, so the step does not come back as a thin line.
+    """
+    import cv2
+
+    if sigma <= 0 or not hole.any():
+        return blended
+    k = int(2 * round(3 * sigma) + 1)
+    b = blended.astype(np.float32)
+    s = synth.astype(np.float32)
+    low_b = cv2.GaussianBlur(b, (k, k), sigma, borderType=cv2.BORDER_REFLECT)
+    low_s = cv2.GaussianBlur(s, (k, k), sigma, borderType=cv2.BORDER_REFLECT)
+    out = b.copy()
+    fine = s - low_s
+    if seams is not None:
+        fine = np.where(seams[..., None], b - low_b, fine)
+    out[hole] = (low_b + fine)[hole]
+    return np.clip(out, 0.0, 1.0)

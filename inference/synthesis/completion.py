@@ -10,12 +10,17 @@ source):
   on keys of another class) run over patch descriptors -- the ``k×k`` Lab patch of the current
   estimate (known pixels exact) and the layout features (:mod:`.patches`), so its argmax is the
   nearest patch;
-* **M-step, vote**: every hole pixel takes the votes of the patches covering it, with mean-shift
-  mode seeking at the finest level (:mod:`.voting`) so detail survives;
+* **M-step, vote**: every hole pixel takes the votes of the patches covering it, a weighted
+  mean-shift mode at the coarser levels and the best-matching patch's vote at the finest
+  (:mod:`.voting`), so detail survives: neither an average (blur) nor per-pixel picks (speckle);
 * **pyramid**: the coarsest level (``coarsest`` px long side) starts from the semantic warp's
   correspondence; each level's field is upsampled to the next; the finest level is the crop's
   full resolution up to ``max_size`` px (beyond it the last level's field is applied to the
-  full-resolution sources with per-pixel continuous offsets, :mod:`.fullres`).
+  full-resolution sources with per-pixel continuous offsets, :func:`upsample_through_field`);
+* **seam**: the output carries, per edge, the gradient of the places its pixels were copied
+  from, which :func:`.blending.poisson_blend` integrates with the photo as boundary (a step
+  between two copies integrates away; the caller, :mod:`inference.pipeline.synthesize`, then
+  restores the fine detail, :func:`.blending.restore_detail`).
 
 Sources are the photo (crop and whole, the pixels of the hole whose layout did not change left
 out: they still show what was removed) and every reference; in reconstruction mode nothing
@@ -25,6 +30,7 @@ Python loops are over levels, iterations, patch offsets and row bands.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -83,9 +89,12 @@ class SynthesisConfig:
     source_budget: int = 3_000_000   # px per source at any level
     vote: VoteConfig = field(default_factory=VoteConfig)
     final_mode_iterations: int = 2   # mean-shift rounds of the finest level's vote
-    final_vote: str = "meanshift"    # or "best": the best patch's vote alone, finest level
+    final_vote: str = "best"         # finest level: the best patch's vote alone, or "meanshift"
     mode_iterations: int = 2         # ... and of every other vote
     blend: bool = True               # gradient-domain blend at the seam (:mod:`.blending`)
+    poisson: bool = True             # ... integrating the sources' gradients over the hole
+    poisson_iterations: int = 400    # conjugate-gradient iterations at most
+    detail_sigma: float = 1.0        # px: detail finer than this from the synthesis itself
     low_sigma: float = 0.0           # px: colours below this scale from the photo around
     init_low_sigma: float = 16.0     # px: the same for the warped image the first level starts
     layout_components: int = 10      # principal components of the layout features (0: all)
@@ -120,6 +129,7 @@ class SynthesisOutput:
     field: torch.Tensor                 # (3, h, w) the finest level's NNF (source, y, x)
     level_shape: tuple[int, int]        # (h, w) of the finest level
     timings: dict[str, float]
+    guide: tuple[np.ndarray, np.ndarray] | None = None  # the sources' gradients (blending)
 
 
 @dataclass
@@ -146,6 +156,7 @@ class _Level:
     @property
     def view(self) -> AtlasView:
         return AtlasView(self.atlas.image, self.atlas.key_class, self.atlas.column_source)
+
 
 
 class PatchSynthesis:
@@ -244,8 +255,10 @@ class PatchSynthesis:
             prev = (fld, lvl.size, sizes, lvl.sources[0].size, lvl.origin)
             timings[f"level {lvl.size[1]}x{lvl.size[0]}"] = time.perf_counter() - t0
         ring_np = (_dilate(lvl.hole, 2) & ~lvl.hole).cpu().numpy()
+        guide = None
         if lvl.size == (h_full, w_full):
             out_img = synth.permute(1, 2, 0).cpu().numpy()
+            guide = self._source_gradients(lvl, prev[0], synth)
         else:
             # Beyond ``max_size``: the finest field applied to the full-resolution sources.
             t0 = time.perf_counter()
@@ -253,7 +266,61 @@ class PatchSynthesis:
             want = resize_any(lvl.hole.cpu().numpy(), (h_full, w_full)) | ring_np
             out_img = upsample_through_field(prev[0], lvl, target, sources, want)
             timings["full resolution"] = time.perf_counter() - t0
-        return SynthesisOutput(np.clip(out_img, 0.0, 1.0), ring_np, prev[0], lvl.size, timings)
+        return SynthesisOutput(np.clip(out_img, 0.0, 1.0), ring_np, prev[0], lvl.size, timings,
+                               guide)
+
+    @staticmethod
+    def _source_gradients(lvl: _Level, fld: torch.Tensor, synth: torch.Tensor,
+                          step_margin: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
+        """The wanted differences on every edge: the synthesis' own gradient, except where it
+        is a step larger (by ``step_margin``) than the gradient *at the places its two ends
+        were copied from* (``fld``): a seam between two copies, where the sources' gradient
+        (averaged over the edge's hole ends) replaces it, so the seam integrates away
+        (:func:`.blending.poisson_blend`; the fine texture this flattens too is put back by
+        :func:`.blending.restore_detail`)."""
+        atlas = lvl.atlas
+        img = atlas.image.reshape(3, -1)
+        valid = atlas.key_class.reshape(-1) >= 0
+        sy, ys, xs = fld[0].long(), fld[1].long(), fld[2].long()
+        hs = torch.tensor([h for h, _ in atlas.sizes], device=fld.device)[sy]
+        ws = torch.tensor([w for _, w in atlas.sizes], device=fld.device)[sy]
+        here = atlas.flat_from_source(sy, ys.clamp(0), xs.clamp(0))
+        hole = lvl.hole
+        out = []
+        for axis in (1, 0):                       # x then y
+            dy, dx = (0, 1) if axis == 1 else (1, 0)
+
+            def step(sign: int, dy: int = dy, dx: int = dx):
+                ny, nx = ys + sign * dy, xs + sign * dx
+                ok = (ny >= 0) & (nx >= 0) & (ny < hs) & (nx < ws)
+                there = atlas.flat_from_source(sy, ny.clamp(0), nx.clamp(0))
+                there = torch.where(ok, there, here)
+                ok = ok & valid[there] & valid[here]
+                return sign * (img[:, there] - img[:, here]), ok
+
+            fwd, fok = step(1)                    # from p: I(src(p) + e) - I(src(p))
+            bwd, bok = step(-1)                   # from q: I(src(q)) - I(src(q) - e)
+            own = synth.diff(dim=2 if axis == 1 else 1)
+            if axis == 1:
+                a, ao, ah = fwd[:, :, :-1], fok[:, :-1], hole[:, :-1]
+                b, bo, bh = bwd[:, :, 1:], bok[:, 1:], hole[:, 1:]
+                one_class = lvl.labels[:, :-1] == lvl.labels[:, 1:]
+            else:
+                a, ao, ah = fwd[:, :-1], fok[:-1], hole[:-1]
+                b, bo, bh = bwd[:, 1:], bok[1:], hole[1:]
+                one_class = lvl.labels[:-1] == lvl.labels[1:]
+            wa = (ao & ah).float()
+            wb = (bo & bh).float()
+            n = wa + wb
+            src = (a * wa + b * wb) / n.clamp_min(1.0)
+            # the synthesis' own gradient, unless it is a step the sources do not have there
+            # (a seam between two copies): texture stays, steps integrate away
+            bound = torch.maximum(a.abs() * wa, b.abs() * wb).amax(0) + step_margin
+            # an edge of the edited layout is wanted, never a seam
+            seam = (n > 0) & one_class & (own.abs().amax(0) > bound)
+            g = torch.where(seam[None], src, own)
+            out.append(g.permute(1, 2, 0).cpu().numpy())
+        return out[0], out[1]
 
     # ------------------------------------------------------------------ steps
     def _level(self, li: int, s: float, target: SynthesisTarget,
@@ -381,8 +448,7 @@ class PatchSynthesis:
 
     def _vote(self, nnf, dist, tl, lvl: _Level, want, modes: int, best: bool = False):
         v = self.config.vote
-        cfg = VoteConfig(v.sigma_quantile, v.class_factor, modes, v.mode_bandwidth,
-                         v.max_band_elements, best)
+        cfg = dataclasses.replace(v, mode_iterations=modes, best=best)
         return vote(nnf, dist, tl, lvl.view, lvl.patch, cfg, want=want)
 
 

@@ -188,3 +188,60 @@ def test_full_resolution_beyond_the_cap_has_no_block_structure():
     # the photo's own detail everywhere: no step at the level grid, no smoothing in between
     assert 0.8 < at_grid / elsewhere < 1.25
     assert elsewhere > 0.6 * np.abs(np.diff(img.astype(float), axis=1)).sum(-1).mean()
+
+
+def test_cancel_stops_inside_the_synthesis_iterations(monkeypatch):
+    """Cancelling while the synthesis runs stops it at its next E-step, not after the edit."""
+    import inference.synthesis.completion as completion
+    from inference.errors import CancelledError
+    from inference.progress import CancelToken
+
+    img, lab = _two_textures()
+    edited = lab.copy()
+    edited[62:90, 50:100] = 3
+    token = CancelToken()
+    calls = []
+    real = completion.PatchSynthesis._complete_box   # the EM iterations over one box
+
+    def em_then_cancel(self, *args, **kwargs):
+        calls.append(1)
+        token.cancel()
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(completion.PatchSynthesis, "_complete_box", em_then_cancel)
+    with pytest.raises(CancelledError):
+        LayoutEditor(EditSettings(device="cpu")).edit(img, edited, lab, cancel=token)
+    assert calls == [1]            # the first level's iterations saw the flag and stopped
+
+
+def test_unknown_refinement_is_refused_before_any_work():
+    from inference.errors import BadInputError
+
+    img, lab = _two_textures()
+    with pytest.raises(BadInputError, match="refinement"):
+        LayoutEditor(EditSettings(device="cpu", refine="blend")).edit(img, lab, lab)
+
+
+def test_poisson_blend_removes_a_seam_step_and_keeps_texture():
+    from inference.synthesis.blending import poisson_blend
+
+    rng = np.random.default_rng(5)
+    h, w = 48, 64
+    photo = np.full((h, w, 3), 0.5, np.float32)
+    hole = np.zeros((h, w), bool)
+    hole[8:40, 8:56] = True
+    noise = rng.normal(0, 0.03, (h, w, 3)).astype(np.float32)
+    synth = np.where(np.arange(w)[None, :, None] < 32, 0.35, 0.65).astype(np.float32) + noise
+    gx, gy = np.diff(synth, axis=1), np.diff(synth, axis=0)
+    gx[:, 31] = noise[:, 32] - noise[:, 31]        # the seam: the sources have no step there
+    labels = np.full((h, w), 3, np.uint8)
+    out = poisson_blend(synth, photo, hole, labels, (gx, gy))
+    np.testing.assert_array_equal(out[~hole], photo[~hole])
+    inner = out[12:36]
+    step = np.abs(inner[:, 32].mean(0) - inner[:, 31].mean(0)).max()
+    assert step < 0.02                              # was 0.30 in the synthesis
+    assert abs(inner[:, 12:52].mean() - 0.5) < 0.02  # the boundary's level, no offset
+    hp = out - cv2.blur(out, (3, 3))
+    hp_s = synth - cv2.blur(synth, (3, 3))
+    away = np.r_[14:28, 36:50]                      # columns away from the seam
+    assert hp[14:34][:, away].std() > 0.9 * hp_s[14:34][:, away].std()   # texture kept
