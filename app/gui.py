@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, QSettings, QTimer
@@ -68,18 +69,16 @@ def run(image: str | None, labels: str | None = None, screenshot_path: str | Non
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     app = application()
     if screenshot_path:
-        # Nothing may wait for a person: answer questions, keep settings out of the user's.
-        ini = str(Path(screenshot_path).with_suffix(".ini"))
-        store = QSettings(ini, QSettings.Format.IniFormat)
-        window = MainWindow(store=store, prompts=ScriptedPrompts(label_source="regions"))
-    else:
-        window = MainWindow()
-    if screenshot_path:
-        try:
-            return _screenshot_run(window, image, labels, screenshot_path)
-        finally:
-            window.worker.shutdown()
-            Path(screenshot_path).with_suffix(".ini").unlink(missing_ok=True)
+        # Nothing may wait for a person: answer questions, keep settings out of the user's
+        # (in a folder of its own: nothing beside the screenshot is touched).
+        with tempfile.TemporaryDirectory(prefix="relayout-shot-") as tmp:
+            store = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)
+            window = MainWindow(store=store, prompts=ScriptedPrompts(label_source="regions"))
+            try:
+                return _screenshot_run(window, image, labels, screenshot_path)
+            finally:
+                window.worker.shutdown()
+    window = MainWindow()
     if image:
         open_path(window, image, labels)
     window.show()

@@ -51,7 +51,11 @@ def _horizon(v: np.ndarray, lo: float, hi: float) -> int:
 
 
 def kite_layout(photo: np.ndarray) -> np.ndarray:
-    """Sky everywhere; the kite (a flag-like toy: ADE20K has no kite) as ``flag``."""
+    """Sky everywhere; the kite (a flag-like toy: ADE20K has no kite) as ``flag``.
+
+    The kite is its colourful panels' hull less what looks like the sky around it (the hull
+    also spans the sky under the kite's concave lower edge), holes filled, 2 px of outline.
+    """
     hue, sat, _v = _hsv(photo)
     colourful = (sat > 0.45) & ((hue < 90) | (hue > 128))
     mask = _components(_clean(colourful, 2, 5), 150)
@@ -61,7 +65,18 @@ def kite_layout(photo: np.ndarray) -> np.ndarray:
         hull = cv2.convexHull(pts)
         kite = np.zeros(mask.shape, np.uint8)
         cv2.fillConvexPoly(kite, hull, 1)
-        kite = cv2.dilate(kite, np.ones((15, 15), np.uint8))  # cover the kite's soft outline
+        ring = cv2.dilate(kite, np.ones((15, 15), np.uint8)).astype(bool) & ~kite.astype(bool)
+        lab = cv2.cvtColor(photo, cv2.COLOR_RGB2LAB).astype(np.float32)
+        sky = np.median(lab[ring], axis=0)
+        obj = _clean(kite.astype(bool) & (np.linalg.norm(lab - sky, axis=2) > 18), 0, 5)
+        n, comp, stats, _ = cv2.connectedComponentsWithStats(obj.astype(np.uint8), 8)
+        if n > 1:
+            obj = comp == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+            outside = obj.astype(np.uint8)
+            cv2.floodFill(outside, np.zeros((obj.shape[0] + 2, obj.shape[1] + 2), np.uint8),
+                          (0, 0), 1)
+            obj |= outside == 0                   # holes inside the kite are the kite
+            kite = cv2.dilate(obj.astype(np.uint8), np.ones((5, 5), np.uint8))
         labels[kite.astype(bool)] = class_id("flag")
     return labels
 

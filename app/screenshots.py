@@ -3,7 +3,8 @@
     QT_QPA_PLATFORM=offscreen python -m app.screenshots [--out docs/screenshots]
 
 Each shot drives the window the way a user would (select, move, paste, generate through the
-worker thread on the no-checkpoint path) and grabs it at 1400×900. Layouts come from
+worker thread on the no-checkpoint path) and grabs it at 1400×900; ``*_100.png`` are the results
+at 100 % around the edit, cut from the full-resolution output. Layouts come from
 :mod:`app.samples` (painted programmatically: no parser runs offline).
 """
 
@@ -107,9 +108,53 @@ def move_object(win: MainWindow, out: Path) -> None:
     win.set_view_mode(ViewMode.RESULT)
     doc.clear_selection()
     _grab(win, out / "move_after.png")
+    _crop_1to1(win, out / "move_100.png", (900, 520))
     win.split_slider.setValue(80)
     win.set_view_mode(ViewMode.COMPARE)
     _grab(win, out / "move_compare.png")
+
+
+def _crop_1to1(win: MainWindow, path: Path, size: tuple[int, int] = (720, 420)) -> None:
+    """The result at 100 % around the edit: what a user sees zoomed in (no window scaling)."""
+    import numpy as np
+
+    from inference.imageio import save_image
+
+    doc = win.session.document
+    result = doc.last_result
+    ys, xs = np.nonzero((result.image != doc.photo).any(axis=2))   # outside: bit-identical
+    h, w = result.image.shape[:2]
+    cw, ch = min(size[0], w), min(size[1], h)
+    x0 = int(np.clip((xs.min() + xs.max()) // 2 - cw // 2, 0, w - cw))
+    y0 = int(np.clip((ys.min() + ys.max()) // 2 - ch // 2, 0, h - ch))
+    save_image(path, result.image[y0:y0 + ch, x0:x0 + cw])
+    print(f"wrote {path}")
+
+
+def delete_object(win: MainWindow, out: Path) -> None:
+    doc = _open(win, "kite.jpg")
+    doc.select_object(*_inside_largest(doc.labels, class_id("flag")))
+    doc.delete_selection()
+    _generate(win)
+    doc.clear_selection()
+    win.split_slider.setValue(50)
+    win.set_view_mode(ViewMode.COMPARE)
+    _grab(win, out / "delete_compare.png")
+    _crop_1to1(win, out / "delete_100.png")
+
+
+def paint_grass(win: MainWindow, out: Path) -> None:
+    doc = _open(win, "path.jpg")
+    win.session.set_class(class_id("grass"))
+    doc.fill(*_inside_largest(doc.labels, class_id("path")), class_id("grass"))
+    win.session.set_tool(Tool.FILL)
+    win.set_view_mode(ViewMode.EDIT)
+    _grab(win, out / "grass_before.png")
+    _generate(win)
+    win.split_slider.setValue(50)
+    win.set_view_mode(ViewMode.COMPARE)
+    _grab(win, out / "grass_compare.png")
+    _crop_1to1(win, out / "grass_100.png")
 
 
 def reference_panel(win: MainWindow, out: Path) -> None:
@@ -144,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             layout_view(win, out)
             move_object(win, out)
+            delete_object(win, out)
+            paint_grass(win, out)
             reference_panel(win, out)
         finally:
             win.worker.shutdown()

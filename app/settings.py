@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from PySide6.QtCore import QSettings
 
-from inference.defaults import DEFAULT_WARP
+from inference.defaults import DEFAULT_REFINE, DEFAULT_WARP, REFINEMENTS
 from inference.parser import DEFAULT_PARSER
 
 if TYPE_CHECKING:  # torch loads with the engine, not at start-up
@@ -31,6 +31,7 @@ class EditorSettings:
 
     device: Device = "auto"
     warp: str = DEFAULT_WARP
+    refine: str = DEFAULT_REFINE  # the no-checkpoint refinement (see inference.defaults)
     working_size: int = 512
     iterations: int = 0  # N; 0 = the backend's default
     particles: int = 0  # M; 0 = the backend's default
@@ -54,6 +55,7 @@ class EditorSettings:
             seed=self.seed,
             iterations=self.iterations or None if per_backend else None,
             particles=self.particles or None if per_backend else None,
+            refine=self.refine,
         )
 
     @property
@@ -91,6 +93,8 @@ def load_settings(store: QSettings) -> EditorSettings:
     settings = replace(defaults, **values)
     if settings.device not in DEVICES:
         settings = replace(settings, device="auto")
+    if settings.refine not in REFINEMENTS:
+        settings = replace(settings, refine=DEFAULT_REFINE)
     return settings
 
 

@@ -33,3 +33,24 @@ def test_screenshot_target_is_checked_before_the_gui(tmp_path, capfd, monkeypatc
     out = run_cli(main.main, [str(tmp_path / "photo.png"), "--screenshot", target], capfd)
     assert_refused(out, *needles)
     assert snapshot(tmp_path) == before
+
+
+def test_screenshot_leaves_the_files_beside_it_alone(tmp_path):
+    """The throwaway settings live in a temporary folder: a user's ``shot.ini`` survives."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    save_image(tmp_path / "photo.png", np.full((48, 64, 3), 90, np.uint8))
+    mine = tmp_path / "shot.ini"
+    mine.write_text("[mine]\nkeep=1\n")
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    p = subprocess.run([sys.executable, "main.py", str(tmp_path / "photo.png"), "--screenshot",
+                        str(tmp_path / "shot.png")], cwd=root, env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "shot.png").stat().st_size > 0
+    assert mine.read_text() == "[mine]\nkeep=1\n"
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["photo.png", "shot.ini", "shot.png"]

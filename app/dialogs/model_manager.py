@@ -50,7 +50,7 @@ def cached_path(model: ParserModel) -> Path | None:
 def checkpoint_status(location: str) -> str:
     location = location.strip()
     if not location:
-        return "none configured: the engine uses hand-made features and classical refinement"
+        return "none configured: the engine uses hand-made features and patch synthesis"
     if location.startswith("hf:"):
         repo = location[3:].split("@")[0]
         folder = repo_cache_folder(repo)

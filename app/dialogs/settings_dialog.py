@@ -1,4 +1,4 @@
-"""Settings dialog: engine device, warp backend, working size, N/M, checkpoint, parser."""
+"""Settings dialog: device, warp backend, refinement, working size, N/M, checkpoint, parser."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from app.settings import DEVICES, EditorSettings
 from inference.correspondence import BACKENDS
+from inference.defaults import REFINEMENTS
 from inference.parser import PARSERS, REGIONS_PARSER
 
 
@@ -43,6 +44,14 @@ class SettingsDialog(QDialog):
         self.warp.addItems(list(BACKENDS))
         self.warp.setCurrentText(settings.warp)
         form.addRow("Warp backend", self.warp)
+
+        self.refine = QComboBox()
+        self.refine.addItems(list(REFINEMENTS))
+        self.refine.setCurrentText(settings.refine)
+        self.refine.setToolTip("Without a checkpoint: 'synthesis' completes the edited area from "
+                               "the photo's own patches (sharp, seam-free); 'harmonize' keeps "
+                               "the warp and only corrects its colours (faster, speckled)")
+        form.addRow("Refinement", self.refine)
 
         self.working = QSpinBox()
         self.working.setRange(64, 2048)
@@ -68,7 +77,7 @@ class SettingsDialog(QDialog):
 
         row = QHBoxLayout()
         self.checkpoint = QLineEdit(settings.checkpoint)
-        self.checkpoint.setPlaceholderText("none (hand-made features + classical refinement)")
+        self.checkpoint.setPlaceholderText("none (hand-made features + the refinement above)")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         row.addWidget(self.checkpoint, 1)
@@ -112,6 +121,7 @@ class SettingsDialog(QDialog):
         """The settings as edited (the dialog's answer when accepted)."""
         return replace(
             self._base, device=self.device.currentText(), warp=self.warp.currentText(),
+            refine=self.refine.currentText(),
             working_size=self.working.value(), iterations=self.iterations.value(),
             particles=self.particles.value(), seed=self.seed.value(),
             checkpoint=self.checkpoint.text().strip(), parser=self.parser.currentText().strip(),

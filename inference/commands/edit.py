@@ -13,7 +13,7 @@ from inference.commands.validation import (
     WORKING_SIZE,
     int_in,
 )
-from inference.defaults import DEFAULT_WARP
+from inference.defaults import DEFAULT_REFINE, DEFAULT_WARP, REFINEMENTS
 
 HELP = "edit a photo by its edited label map and write the result"
 WARP_CHOICES = ("hrs", "hrs-ms", "dense", "patchmatch-gru", "bilevel", "msca")
@@ -61,7 +61,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="particles M, {}..{} (hrs, hrs-ms)".format(*PARTICLES))
     p.add_argument("--reconstruction", action="store_true",
                    help="never copy pixels from inside the mask (appendix E)")
-    p.add_argument("--refine", choices=("synthesis", "harmonize"), default="synthesis",
+    p.add_argument("--refine", choices=REFINEMENTS, default=DEFAULT_REFINE,
                    help="without a checkpoint: label-guided patch synthesis (default) or the "
                         "earlier per-class colour correction of the warp")
     p.add_argument("--object-transform", action="append", default=[], type=_object_move,

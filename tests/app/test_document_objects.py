@@ -214,3 +214,32 @@ def test_reference_add_remove_is_undoable():
     doc.undo()
     assert doc.references == ()
     assert doc.add_reference(*reference()) != ref_id  # ids are never reused
+
+
+def test_moves_are_recorded_composed_undone_and_dropped_on_delete():
+    doc = scene()
+    assert doc.moves == ()
+    doc.select_object(5, 7)
+    doc.move_selection(6, 0)
+    assert len(doc.moves) == 1
+    np.testing.assert_allclose(doc.moves[0].matrix, [[1, 0, 6], [0, 1, 0]])
+    # the car, moved again where it now is, composes into one move
+    doc.select_object(11, 7)
+    doc.move_selection(0, 2)
+    assert len(doc.moves) == 1
+    np.testing.assert_allclose(doc.moves[0].matrix, [[1, 0, 6], [0, 1, 2]])
+    assert doc.moves[0].source.sum() == 15          # the photo's own car pixels
+    doc.undo()
+    np.testing.assert_allclose(doc.moves[0].matrix, [[1, 0, 6], [0, 1, 0]])
+    doc.redo()
+    doc.select_object(11, 9)
+    doc.delete_selection()
+    assert doc.moves == ()                          # deleted: nothing of it to carry
+
+
+def test_moving_painted_pixels_records_no_move():
+    doc = scene()
+    doc.paint_stroke([(15, 3)], size=1, class_id=CAR)   # not the photo's car
+    doc.select_object(15, 3)
+    doc.move_selection(2, 0)
+    assert doc.moves == ()

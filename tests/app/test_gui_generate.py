@@ -143,3 +143,50 @@ def test_engine_error_is_reported_not_raised(window, qtbot):
         window.generation.generate()
     assert "checkpoint" in blocker.args[0]
     assert window.prompts.errors and "checkpoint" in window.prompts.errors[-1]
+
+
+def test_a_moved_object_keeps_its_own_pixels(window, qtbot):
+    """The editor knows the move it made and hands it to the engine: the car is the photo's car,
+    pixel for pixel, at its new place; only the uncovered hole is synthesised."""
+    rng = np.random.default_rng(3)
+    photo = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    photo[20:] = (40, 150, 40)
+    photo[24:32, 8:16] = rng.integers(150, 256, (8, 8, 3))   # a car with its own texture
+    labels = np.full((40, 56), SKY, np.uint8)
+    labels[20:] = GRASS
+    labels[24:32, 8:16] = CAR
+    doc = EditDocument(photo, labels)
+    doc.select_object(10, 26)
+    doc.move_selection(24, 0)
+    assert len(doc.moves) == 1 and doc.moves[0].matrix[0, 2] == 24
+    window.session.set_document(doc)
+    with qtbot.waitSignal(window.generation.resultReady, timeout=60000) as blocker:
+        window.acts.generate.trigger()
+    out = blocker.args[0].image
+    np.testing.assert_array_equal(out[25:31, 33:39], doc.photo[25:31, 9:15])
+    assert (out[24:32, 8:16] != doc.photo[24:32, 8:16]).any()   # the old place is filled
+
+
+def test_refinement_setting_reaches_the_engine(window, qtbot):
+    from dataclasses import replace
+
+    from app.dialogs.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(replace(window.settings, refine="harmonize"))
+    qtbot.addWidget(dialog)
+    assert dialog.refine.currentText() == "harmonize"
+    dialog.refine.setCurrentText("synthesis")
+    assert dialog.value().refine == "synthesis"
+    window.apply_settings(replace(window.settings, refine="harmonize"))
+    window.session.set_document(edited_document())
+    with qtbot.waitSignal(window.generation.resultReady, timeout=60000) as blocker:
+        window.generation.generate()
+    assert blocker.args[0].path == "harmonize"
+
+
+def test_a_stored_unknown_refinement_falls_back_to_the_default(tmp_path):
+    from app.settings import load_settings
+
+    store = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    store.setValue("editor/refine", "nonsense")
+    assert load_settings(store).refine == "synthesis"

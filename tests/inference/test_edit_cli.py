@@ -75,3 +75,51 @@ def test_bad_input_exits_2_with_one_line(files, extra, message):
     assert p.returncode == 2
     assert message in p.stderr and "Traceback" not in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
+
+
+@pytest.fixture(scope="module")
+def moved(tmp_path_factory):
+    """A textured box (class 21) on grass, moved 30 px right in the edited layout."""
+    d = tmp_path_factory.mktemp("move")
+    rng = np.random.default_rng(4)
+    img = np.clip(rng.normal((60, 140, 50), 10, (64, 96, 3)), 0, 255).astype(np.uint8)
+    img[20:40, 10:30] = rng.integers(0, 256, (20, 20, 3))
+    lab = np.full((64, 96), 10, np.uint8)
+    lab[20:40, 10:30] = 21
+    edited = np.full_like(lab, 10)
+    edited[20:40, 40:60] = 21
+    save_image(d / "in.png", img)
+    save_label_map(d / "l.png", lab)
+    save_label_map(d / "e.png", edited)
+    return d, img
+
+
+def test_object_transform_keeps_the_objects_pixels(moved):
+    d, img = moved
+    p = _run("--image", d / "in.png", "--labels", d / "l.png", "--edited-labels", d / "e.png",
+             "--out", d / "out.png", "--working-size", "64", "--object-transform", "15,25:30,0")
+    assert p.returncode == 0, p.stderr
+    out = load_image(d / "out.png")
+    np.testing.assert_array_equal(out[21:39, 41:59], img[21:39, 11:29])   # exact, inner box
+    grass = out[22:38, 12:28].reshape(-1, 3).mean(0)
+    assert np.abs(grass - (60, 140, 50)).max() < 25       # the old place is grass again
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("15,25", "X,Y:DX,DY"), ("15,25:a,0", "must be numbers"), ("15,25:30,0,0", "SCALE must be"),
+    ("500,25:30,0", "outside the 96×64 label map"), ("15,25:30,0,1,0,twist", "flip")])
+def test_bad_object_transform_exits_2_with_one_line(moved, spec, message):
+    d, _ = moved
+    p = _run("--image", d / "in.png", "--labels", d / "l.png", "--edited-labels", d / "e.png",
+             "--out", d / "bad.png", "--object-transform", spec)
+    assert p.returncode == 2, p.stderr
+    assert message in p.stderr and "Traceback" not in p.stderr, p.stderr
+    assert not (d / "bad.png").exists()
+
+
+def test_refine_harmonize_is_selectable(files):
+    p = _run("--image", files / "in.png", "--labels", files / "l.png", "--edited-labels",
+             files / "e.png", "--out", files / "harm.png", "--working-size", "64",
+             "--refine", "harmonize")
+    assert p.returncode == 0, p.stderr
+    assert "harmonize path" in p.stdout

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from inference.imageio import load_image
 from training.data.masks import free_form_mask
 from training.evaluation.metrics import all_metrics, detail_ratio, l1, psnr, ssim
 from training.evaluation.tasks import make_manipulation_case, make_reconstruction_case
@@ -76,15 +77,26 @@ def test_evaluate_command_writes_reports(tmp_path):
     p = subprocess.run(
         [sys.executable, "-m", "training", "evaluate", "--data", str(tmp_path / "data"),
          "--out", str(out), "--count", "2", "--size", "96", "--backends", "hrs-ms",
-         "--working-size", "96"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+         "--working-size", "96", "--refine", "synthesis,harmonize", "--sheet"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr
     rows = json.loads((out / "report.json").read_text())
     methods = {(r["task"], r["method"]) for r in rows}
     assert ("manipulation", "telea") in methods
     assert ("reconstruction", "relayout:hrs-ms (synthesis)") in methods
+    assert ("manipulation", "relayout:hrs-ms (harmonize)") in methods
+    for task in ("manipulation", "reconstruction"):
+        sheet = load_image(out / f"sheet-{task}.png")
+        # a header and two case rows; input, layout, truth and five methods side by side
+        assert sheet.shape[0] > 2 * 64 and sheet.shape[1] > 7 * 48
+        assert sheet.std() > 10
     assert all(r["cases"] == 2 for r in rows)
     assert "| manipulation | unchanged |" in (out / "report.md").read_text()
     bad = subprocess.run([sys.executable, "-m", "training", "evaluate", "--data",
                           str(tmp_path / "data"), "--out", str(out), "--backends", "nope"],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "unknown warp backend 'nope'" in bad.stderr
+    bad = subprocess.run([sys.executable, "-m", "training", "evaluate", "--data",
+                          str(tmp_path / "data"), "--out", str(out), "--refine", "blur"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "unknown refinement 'blur'" in bad.stderr

@@ -40,10 +40,11 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from inference.correspondence import BACKENDS
+    from inference.defaults import REFINEMENTS
     from inference.errors import BadInputError
     from inference.imageio import atomic_write_bytes, save_image
     from inference.paths import check_output_folder
-    from inference.pipeline.editor import REFINEMENTS, EditSettings
+    from inference.pipeline.editor import EditSettings
     from inference.pipeline.models import EngineModels
     from training.data.ade20k import ADE20KFolder
     from training.evaluation.runner import (

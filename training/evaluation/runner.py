@@ -2,7 +2,7 @@
 
 Methods: ``unchanged`` (the input itself), ``telea`` (OpenCV's Telea inpainting of the edit
 mask), and ``relayout:<backend>`` (the full ``LayoutEditor``: the given checkpoint's generator,
-else the classical no-checkpoint path). Every method is scored on the same edit mask.
+else the no-checkpoint path with each ``--refine``). Every method is scored on the same edit mask.
 """
 
 from __future__ import annotations
