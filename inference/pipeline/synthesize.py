@@ -146,7 +146,9 @@ def synthesize_crop(
         return np.where(hole_c[..., None], image, photo), out.timings
     t = time.perf_counter()
     seam = blend_seam(image, photo, hole_c, out.ring, edited_c)
-    if not config.poisson:
+    if not config.poisson or out.guide is None:
+        # beyond ``max_size`` there are no source gradients at full resolution: the membrane
+        # blend alone closes the seam
         return seam, out.timings
     blended = poisson_blend(image, photo, hole_c, edited_c, out.guide, start=seam,
                             iterations=config.poisson_iterations)
