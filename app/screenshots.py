@@ -131,16 +131,21 @@ def _crop_1to1(win: MainWindow, path: Path, size: tuple[int, int] = (720, 420)) 
     print(f"wrote {path}")
 
 
+def _compare(win: MainWindow, out: Path, name: str) -> None:
+    """The split view (before / after) and the result at 100 %."""
+    win.split_slider.setValue(50)
+    win.set_view_mode(ViewMode.COMPARE)
+    _grab(win, out / f"{name}_compare.png")
+    _crop_1to1(win, out / f"{name}_100.png")
+
+
 def delete_object(win: MainWindow, out: Path) -> None:
     doc = _open(win, "kite.jpg")
     doc.select_object(*_inside_largest(doc.labels, class_id("flag")))
     doc.delete_selection()
     _generate(win)
     doc.clear_selection()
-    win.split_slider.setValue(50)
-    win.set_view_mode(ViewMode.COMPARE)
-    _grab(win, out / "delete_compare.png")
-    _crop_1to1(win, out / "delete_100.png")
+    _compare(win, out, "delete")
 
 
 def paint_grass(win: MainWindow, out: Path) -> None:
@@ -151,10 +156,7 @@ def paint_grass(win: MainWindow, out: Path) -> None:
     win.set_view_mode(ViewMode.EDIT)
     _grab(win, out / "grass_before.png")
     _generate(win)
-    win.split_slider.setValue(50)
-    win.set_view_mode(ViewMode.COMPARE)
-    _grab(win, out / "grass_compare.png")
-    _crop_1to1(win, out / "grass_100.png")
+    _compare(win, out, "grass")
 
 
 def reference_panel(win: MainWindow, out: Path) -> None:

@@ -33,10 +33,13 @@ def window(qtbot, tmp_path):
     win.worker.shutdown()
 
 
-def edited_document() -> EditDocument:
+def edited_document(textured_car: bool = False) -> EditDocument:
+    """Sky over grass; a car (8×8, flat grass colour unless ``textured_car``) moved 24 px."""
     rng = np.random.default_rng(2)
     photo = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
     photo[20:] = (40, 150, 40)
+    if textured_car:
+        photo[24:32, 8:16] = rng.integers(150, 256, (8, 8, 3))
     labels = np.full((40, 56), SKY, np.uint8)
     labels[20:] = GRASS
     labels[24:32, 8:16] = CAR
@@ -148,16 +151,7 @@ def test_engine_error_is_reported_not_raised(window, qtbot):
 def test_a_moved_object_keeps_its_own_pixels(window, qtbot):
     """The editor knows the move it made and hands it to the engine: the car is the photo's car,
     pixel for pixel, at its new place; only the uncovered hole is synthesised."""
-    rng = np.random.default_rng(3)
-    photo = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
-    photo[20:] = (40, 150, 40)
-    photo[24:32, 8:16] = rng.integers(150, 256, (8, 8, 3))   # a car with its own texture
-    labels = np.full((40, 56), SKY, np.uint8)
-    labels[20:] = GRASS
-    labels[24:32, 8:16] = CAR
-    doc = EditDocument(photo, labels)
-    doc.select_object(10, 26)
-    doc.move_selection(24, 0)
+    doc = edited_document(textured_car=True)
     assert len(doc.moves) == 1 and doc.moves[0].matrix[0, 2] == 24
     window.session.set_document(doc)
     with qtbot.waitSignal(window.generation.resultReady, timeout=60000) as blocker:
