@@ -245,3 +245,16 @@ def test_poisson_blend_removes_a_seam_step_and_keeps_texture():
     hp_s = synth - cv2.blur(synth, (3, 3))
     away = np.r_[14:28, 36:50]                      # columns away from the seam
     assert hp[14:34][:, away].std() > 0.9 * hp_s[14:34][:, away].std()   # texture kept
+
+
+def test_reconstruction_never_copies_from_inside_the_mask():
+    img, labels = _two_textures()
+    photo = img.copy()
+    hole = np.zeros(labels.shape, bool)
+    hole[70:100, 40:90] = True
+    photo[hole] = (250, 20, 20)            # only the hole holds red: it must not come back
+    res = LayoutEditor(EditSettings(device="cpu", reconstruction=True)).edit(
+        photo, labels, labels, hole)
+    out = res.image[hole].astype(int)
+    assert (np.abs(out - (250, 20, 20)).sum(-1) < 150).mean() < 0.001
+    np.testing.assert_array_equal(res.image[~res.mask], photo[~res.mask])
