@@ -5,7 +5,7 @@
 Each shot drives the window the way a user would (select, move, paste, generate through the
 worker thread on the no-checkpoint path) and grabs it at 1400×900; ``*_100.png`` are the results
 at 100 % around the edit, cut from the full-resolution output. Layouts come from
-:mod:`app.samples` (painted programmatically: no parser runs offline).
+:mod:`inference.samples` (painted programmatically: no parser runs offline).
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from app.document import EditDocument
 from app.gui import SCREENSHOT_SIZE, application
 from app.main_window import MainWindow
 from app.prompts import ScriptedPrompts
-from app.samples import load_sample, sample_path
 from app.session import Tool
 from app.settings import EditorSettings
 from inference.labels import class_id
+from inference.samples import load_sample, sample_path
 
 
 def _window(tmp: Path) -> MainWindow:

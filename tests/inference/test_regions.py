@@ -91,9 +91,9 @@ def test_sample_photos_sky_is_one_region_and_the_kite_shares_none_with_it():
     """The two complaints of issue 12 (item 4) on the shipped sample photos: the dusk sky of
     summer_1am.jpg came out as a staircase of bands, and a stripe of kite.jpg's kite shared a
     region with a large patch of sky."""
-    from app.samples import kite_layout
     from inference.imageio import load_image
     from inference.labels import class_id
+    from inference.samples import kite_layout
 
     samples = Path(__file__).resolve().parents[2] / "assets" / "samples"
     dusk = load_image(samples / "summer_1am.jpg")

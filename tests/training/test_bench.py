@@ -148,3 +148,49 @@ def test_feature_ablation_rows_and_hole_scoring(tmp_path):
     out = tmp_path / "abl.json"
     main(["--size", "32", "--seeds", "0", "--backends", "dense", "--json", str(out)])
     assert len(json.loads(out.read_text())) == len(ABLATIONS)
+
+
+def test_edit_bench_times_whole_edits_per_stage(tmp_path):
+    """``--edits``: a sample edit and a labelled folder's cases, stage times that add up."""
+    from training.synth import write_dataset
+
+    write_dataset(tmp_path / "data", count=16, size=96, seed=3, val_fraction=0.5)
+    out = tmp_path / "edits.json"
+    proc = _main("--edits", "--edit-samples", "kite-delete", "--edit-data",
+                 str(tmp_path / "data"), "--edit-count", "2", "--repeats", "1", "--device",
+                 "cpu", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "| edit | photo |" in proc.stdout and "| kite-delete | 1024×640 |" in proc.stdout
+    rows = json.loads(out.read_text())
+    assert rows[0]["case"] == "kite-delete" and len(rows) >= 2
+    for r in rows:
+        assert r["path"] == "synthesis" and r["mask_px"] > 0 and r["peak_mem_mb"] > 0
+        parts = sum(r["stages_s"].values())
+        assert math.isclose(parts, r["total_s"], rel_tol=0.05, abs_tol=0.02)
+
+
+def test_sample_edits_are_the_readme_edits():
+    from inference.labels import class_id
+    from training.bench.edits import SAMPLE_EDITS, sample_edit
+
+    move = sample_edit("kite-move")
+    assert len(move.objects) == 1
+    flag = class_id("flag")
+    assert (move.edited == flag).sum() > 1.5 * (move.labels == flag).sum()   # enlarged ×1.3
+    assert not ((move.edited == flag) & (move.labels == flag)).any()         # moved away
+    grass = sample_edit("path-grass")
+    assert not (grass.edited == class_id("path")).any()
+    assert set(SAMPLE_EDITS) == {"kite-move", "kite-delete", "path-grass"}
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (("--edits", "--edit-samples", "kite-fly"), "unknown kite-fly"),
+    (("--edits", "--edit-samples", "none"), "nothing to time"),
+    (("--edits", "--backends", "hrs"), "--backends is for the warp bench"),
+    (("--edits", "--edit-data", "/nonexistent"), "not found"),
+    (("--edits", "--edit-count", "0"), "1..1000"),
+])
+def test_edit_bench_refusals(args, needle):
+    proc = _main(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -70,6 +70,11 @@ class PeakMemory:
             self._thread.start()
         return self
 
+    @property
+    def peak_total_bytes(self) -> int | None:
+        """The peak itself, not its increase: resident set (CPU) or allocated (CUDA) at most."""
+        return None if self.peak_bytes is None else self.peak_bytes + self._base
+
     def _sample(self) -> None:
         while not self._stop.wait(0.001):
             rss = _status_kib("VmRSS")
