@@ -87,7 +87,7 @@ def paste_objects(image: np.ndarray, labels: np.ndarray, edited: np.ndarray,
         size = (x1 - x0, y1 - y0)
         pix = cv2.warpAffine(image, m, size, flags=cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_REPLICATE)
-        inside = cv2.warpAffine(src.astype(np.uint8), m, size, flags=cv2.INTER_NEAREST) > 0
+        inside = warp_mask(src, m, (y1 - y0, x1 - x0))
         region = inside & (edited[y0:y1, x0:x1] == cls)
         out[y0:y1, x0:x1][region] = pix[region]
         fixed[y0:y1, x0:x1] |= region
@@ -119,7 +119,7 @@ def infer_object_transforms(labels: np.ndarray, edited: np.ndarray, mask: BoolMa
                 if _iou(t_mask, s_mask) > 0.98:
                     continue                        # the same region, not moved
                 for params in _candidates(s_m, t_m):
-                    iou = _iou(t_mask, _warp_mask(s_mask, similarity(*params), (h, w)))
+                    iou = _iou(t_mask, warp_mask(s_mask, similarity(*params), (h, w)))
                     if best is None or iou > best[0]:
                         best = (iou, j, params, s_mask)
             if best is not None and best[0] >= min_iou - 0.2:
@@ -187,7 +187,7 @@ def _refine(source: BoolMask, target: BoolMask, params: tuple, rounds: int = 5
     centre = (cx - x0, cy - y0)
 
     def score(p):
-        return _iou(tgt, _warp_mask(src, similarity(*p, flip, centre), tgt.shape))
+        return _iou(tgt, warp_mask(src, similarity(*p, flip, centre), tgt.shape))
 
     cur = [dx, dy, scale, angle]
     best = score(cur)
@@ -207,7 +207,8 @@ def _refine(source: BoolMask, target: BoolMask, params: tuple, rounds: int = 5
     return best, (*cur, flip, (cx, cy))
 
 
-def _warp_mask(mask: BoolMask, matrix: np.ndarray, shape: tuple[int, int]) -> BoolMask:
+def warp_mask(mask: BoolMask, matrix: np.ndarray, shape: tuple[int, int]) -> BoolMask:
+    """``mask`` moved by the ``2×3`` ``matrix`` onto an ``(h, w)`` grid (nearest)."""
     h, w = shape
     return cv2.warpAffine(mask.astype(np.uint8), matrix, (w, h), flags=cv2.INTER_NEAREST) > 0
 

@@ -18,7 +18,12 @@ from inference.synthesis.blending import (
     replace_low_frequencies,
     restore_detail,
 )
-from inference.synthesis.completion import PatchSynthesis, SynthesisConfig, SynthesisTarget
+from inference.synthesis.completion import (
+    GradientGuide,
+    PatchSynthesis,
+    SynthesisConfig,
+    SynthesisTarget,
+)
 from inference.synthesis.levels import SynthesisSource
 
 
@@ -53,16 +58,12 @@ def _dilate_np(mask: np.ndarray, px: int) -> np.ndarray:
     return cv2.dilate(mask.astype(np.uint8), np.ones((2 * px + 1, 2 * px + 1), np.uint8)) > 0
 
 
-def _seam_pixels(image: np.ndarray, guide, smooth: float = 0.01) -> np.ndarray | None:
-    """Pixels at a removed seam (an edge whose guidance is not the synthesis' own gradient)
-    where the sources are smooth (guidance under ``smooth``): there a thin line would show;
-    in texture it does not, and the synthesis' fine detail is kept."""
-    if guide is None:
-        return None
-    gx, gy = guide
-    ex = (np.abs(gx - np.diff(image, axis=1)).max(-1) > 1e-5) & (np.abs(gx).max(-1) < smooth)
-    ey = (np.abs(gy - np.diff(image, axis=0)).max(-1) > 1e-5) & (np.abs(gy).max(-1) < smooth)
-    seams = np.zeros(image.shape[:2], bool)
+def _seam_pixels(guide: GradientGuide, smooth: float = 0.01) -> np.ndarray:
+    """Pixels at a removed seam where the sources are smooth (guidance under ``smooth``): there
+    a thin line would show; in texture it does not, and the synthesis' fine detail is kept."""
+    ex = guide.seam_x & (np.abs(guide.gx).max(-1) < smooth)
+    ey = guide.seam_y & (np.abs(guide.gy).max(-1) < smooth)
+    seams = np.zeros((guide.gy.shape[0] + 1, guide.gx.shape[1] + 1), bool)
     seams[:, :-1] |= ex
     seams[:, 1:] |= ex
     seams[:-1] |= ey
@@ -121,22 +122,19 @@ def synthesize_crop(
     init_sizes = [(py1 - py0, px1 - px0)] + [tuple(int(v) for v in f.shape[1:])
                                               for f in ref_feats]
     crop = (window.y0 - py0, window.y1 - py0, window.x0 - px0, window.x1 - px0)
+    photo = window.cut(known).astype(np.float32) / 255.0
+    hole_c = window.cut(hole)
+    edited_c = window.cut(edited)
     if initial is not None and config.init_low_sigma > 0:
         # the warp's layout-following detail, the surroundings' colours (its per-pixel picks
         # average to whatever the keys' places had, not to what is around the hole)
-        initial = replace_low_frequencies(
-            np.where(window.cut(hole)[..., None], initial,
-                     window.cut(known).astype(np.float32) / 255.0),
-            window.cut(known).astype(np.float32) / 255.0, window.cut(hole),
-            window.cut(edited), config.init_low_sigma)
+        initial = replace_low_frequencies(np.where(hole_c[..., None], initial, photo), photo,
+                                          hole_c, edited_c, config.init_low_sigma)
     target = SynthesisTarget(known[cut], hole[cut], edited[cut], maps.target, crop,
                              initial if config.warp_start else None)
     corr = Correspondence(corr.keys[:0], corr.weights[:0], field)
     out = PatchSynthesis(config, device).run(target, sources, corr, init_sizes, progress,
                                              cancel)
-    photo = window.cut(known).astype(np.float32) / 255.0
-    hole_c = window.cut(hole)
-    edited_c = window.cut(edited)
     image = out.image
     if config.low_sigma > 0:
         image = replace_low_frequencies(np.where(hole_c[..., None], image, photo), photo,
@@ -150,13 +148,13 @@ def synthesize_crop(
         # beyond ``max_size`` there are no source gradients at full resolution: the membrane
         # blend alone closes the seam
         return seam, out.timings
-    blended = poisson_blend(image, photo, hole_c, edited_c, out.guide, start=seam,
-                            iterations=config.poisson_iterations)
+    blended = poisson_blend(image, photo, hole_c, edited_c, (out.guide.gx, out.guide.gy),
+                            start=seam, iterations=config.poisson_iterations)
     # the synthesis' own detail back on top (outside the hole's rim: the photo meets it there)
     inner = hole_c & ~_dilate_np(~hole_c, 2)
     blended = restore_detail(blended, np.where(hole_c[..., None] | out.ring[..., None], image,
                                                photo), inner, config.detail_sigma,
-                             _seam_pixels(image, out.guide))
+                             _seam_pixels(out.guide))
     out.timings["blend"] = time.perf_counter() - t
     return blended, out.timings
 

@@ -123,13 +123,24 @@ class SynthesisTarget:
 
 
 @dataclass
+class GradientGuide:
+    """Wanted differences along x ``(H, W-1, 3)`` and y ``(H-1, W, 3)`` of the finest level,
+    and the edges where they are the sources' gradient, not the synthesis' own (removed seams)."""
+
+    gx: np.ndarray
+    gy: np.ndarray
+    seam_x: np.ndarray          # (H, W-1) bool
+    seam_y: np.ndarray          # (H-1, W) bool
+
+
+@dataclass
 class SynthesisOutput:
     image: np.ndarray                   # (H, W, 3) float32 [0, 1] at the crop's full res
     ring: np.ndarray                    # (H, W) bool: known pixels the synthesis also voted
     field: torch.Tensor                 # (3, h, w) the finest level's NNF (source, y, x)
     level_shape: tuple[int, int]        # (h, w) of the finest level
     timings: dict[str, float]
-    guide: tuple[np.ndarray, np.ndarray] | None = None  # the sources' gradients (blending)
+    guide: GradientGuide | None = None  # the sources' gradients (blending)
 
 
 @dataclass
@@ -271,7 +282,7 @@ class PatchSynthesis:
 
     @staticmethod
     def _source_gradients(lvl: _Level, fld: torch.Tensor, synth: torch.Tensor,
-                          step_margin: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
+                          step_margin: float = 0.02) -> GradientGuide:
         """The wanted differences on every edge: the synthesis' own gradient, except where it
         is a step larger (by ``step_margin``) than the gradient *at the places its two ends
         were copied from* (``fld``): a seam between two copies, where the sources' gradient
@@ -286,7 +297,7 @@ class PatchSynthesis:
         ws = torch.tensor([w for _, w in atlas.sizes], device=fld.device)[sy]
         here = atlas.flat_from_source(sy, ys.clamp(0), xs.clamp(0))
         hole = lvl.hole
-        out = []
+        out, seams = [], []
         for axis in (1, 0):                       # x then y
             dy, dx = (0, 1) if axis == 1 else (1, 0)
 
@@ -320,7 +331,8 @@ class PatchSynthesis:
             seam = (n > 0) & one_class & (own.abs().amax(0) > bound)
             g = torch.where(seam[None], src, own)
             out.append(g.permute(1, 2, 0).cpu().numpy())
-        return out[0], out[1]
+            seams.append(seam.cpu().numpy())
+        return GradientGuide(out[0], out[1], seams[0], seams[1])
 
     # ------------------------------------------------------------------ steps
     def _level(self, li: int, s: float, target: SynthesisTarget,

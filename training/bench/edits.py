@@ -16,14 +16,13 @@ import statistics
 import time
 from dataclasses import asdict, dataclass, field
 
-import cv2
 import numpy as np
 import torch
 
 from inference.errors import BadInputError
 from inference.labels import class_id
 from inference.pipeline.editor import EditSettings, LayoutEditor
-from inference.pipeline.objects import ObjectMove, ObjectTransform
+from inference.pipeline.objects import ObjectMove, ObjectTransform, warp_mask
 from inference.samples import load_sample
 from training.bench.memory import PeakMemory
 
@@ -70,10 +69,7 @@ def sample_edit(name: str) -> EditCase:
         i = len(ys) // 2
         move = ObjectMove(int(xs[i]), int(ys[i]), dx=-300.0, dy=120.0, scale=1.3)
         transform = move.resolve(labels)
-        h, w = labels.shape
-        placed = cv2.warpAffine(transform.source.astype(np.uint8), transform.matrix, (w, h),
-                                flags=cv2.INTER_NEAREST) > 0
-        edited[placed] = flag
+        edited[warp_mask(transform.source, transform.matrix, labels.shape)] = flag
         return EditCase(name, photo, labels, edited, objects=[transform])
     if name == "path-grass":
         photo, labels = load_sample("path.jpg")
