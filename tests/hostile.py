@@ -7,9 +7,11 @@ same bytes, same modes: nothing overwritten, nothing half-written, no temporary 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,3 +57,18 @@ def assert_refused(outcome: Outcome, *needles: str) -> str:
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])
     return lines[0]
+
+
+def read_only_folder(monkeypatch, folder: Path) -> Path:
+    """Make ``folder`` (created here) refuse new files with EROFS, as a read-only mount does
+    (root included): the writers' probe and their temporary files go through ``mkstemp``."""
+    folder.mkdir()
+    real = tempfile.mkstemp
+
+    def mkstemp(*args, **kwargs):
+        if Path(kwargs.get("dir", "")) == folder:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    return folder

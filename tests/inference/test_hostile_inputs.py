@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ from PIL import Image
 import main
 from inference.imageio import load_image, save_image, save_label_map, save_mask
 from inference.labels import colorize
-from tests.hostile import assert_refused, run_cli, snapshot
+from tests.hostile import assert_refused, read_only_folder, run_cli, snapshot
 from training.synth import generate_scene
 
 H, W = 48, 64
@@ -142,16 +141,7 @@ def test_edit_refuses_before_any_work(case, capfd, monkeypatch, extra, needles):
 
 def test_read_only_folder_is_refused_before_the_edit(case, capfd, monkeypatch):
     """A read-only mount refuses file creation with EROFS (root included)."""
-    ro = case / "ro"
-    ro.mkdir()
-    real = tempfile.mkstemp
-
-    def mkstemp(*args, **kwargs):
-        if Path(kwargs.get("dir", "")) == ro:
-            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    ro = read_only_folder(monkeypatch, case / "ro")
     before = snapshot(case)
     out = run_cli(main.main, edit_argv(case, "--out", ro / "x.png"), capfd)
     assert_refused(out, "cannot write in folder", "Read-only file system")

@@ -6,15 +6,12 @@ and it comes before the work (no scene written, no bench job run, no VGG weights
 
 from __future__ import annotations
 
-import errno
-import os
-import tempfile
 from pathlib import Path
 
 import pytest
 
 import main
-from tests.hostile import assert_refused, run_cli, snapshot
+from tests.hostile import assert_refused, read_only_folder, run_cli, snapshot
 from training.__main__ import main as training_main
 
 
@@ -93,16 +90,7 @@ def test_synth_refuses_before_the_first_scene(folder, capfd, extra, needles):
 
 
 def test_synth_on_a_read_only_mount(folder, capfd, monkeypatch):
-    ro = folder / "ro"
-    ro.mkdir()
-    real = tempfile.mkstemp
-
-    def mkstemp(*args, **kwargs):
-        if Path(kwargs.get("dir", "")) == ro:
-            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    ro = read_only_folder(monkeypatch, folder / "ro")
     out = run_cli(training_main, [*SYNTH, "--out", ro / "scenes"], capfd)
     assert_refused(out, "cannot write in folder", "Read-only file system")
     assert list(ro.iterdir()) == []
