@@ -63,6 +63,11 @@ class EditSettings:
     infer_objects: bool = True        # label-only edits: copy moved objects by their transform
     object_min_iou: float = 0.92      # ... when the transformed old region covers the new one
 
+    def __post_init__(self) -> None:
+        if self.refine not in REFINEMENTS:
+            raise BadInputError(f"unknown refinement {self.refine!r}; use "
+                                f"{', '.join(REFINEMENTS)}")
+
     def resolved_device(self) -> str:
         if self.device == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
@@ -194,9 +199,6 @@ class LayoutEditor:
     # ------------------------------------------------------------------ steps
     def _validated(self, image, edited_labels, labels, user_mask, objects, timings):
         """Check every input before any work; parse the photo when ``labels`` is missing."""
-        if self.settings.refine not in REFINEMENTS:
-            raise BadInputError(f"unknown refinement {self.settings.refine!r}; use "
-                                f"{', '.join(REFINEMENTS)}")
         _check_image(image, "photo")
         validate_label_values(edited_labels)
         check_same_size(image, edited_labels, "edited label map")

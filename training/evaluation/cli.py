@@ -37,10 +37,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import dataclasses
     from pathlib import Path
 
     from inference.correspondence import BACKENDS
-    from inference.defaults import REFINEMENTS
     from inference.errors import BadInputError
     from inference.imageio import atomic_write_bytes, save_image
     from inference.paths import check_output_folder
@@ -76,8 +76,7 @@ def run(args: argparse.Namespace) -> int:
         methods["telea"] = telea
     refines = [r for r in args.refine.split(",") if r]
     for r in refines:
-        if r not in REFINEMENTS:
-            raise BadInputError(f"unknown refinement {r!r}; use {', '.join(REFINEMENTS)}")
+        dataclasses.replace(settings, refine=r)       # an unknown name is refused here
     for b in backends:
         if models.generator is not None:
             methods[f"relayout:{b} (generator)"] = relayout_method(b, models, settings)
