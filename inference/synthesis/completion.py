@@ -269,7 +269,8 @@ class PatchSynthesis:
         guide = None
         if lvl.size == (h_full, w_full):
             out_img = synth.permute(1, 2, 0).cpu().numpy()
-            guide = self._source_gradients(lvl, prev[0], synth)
+            if cfg.blend and cfg.poisson:         # only the Poisson blend reads it
+                guide = self._source_gradients(lvl, prev[0], synth)
         else:
             # Beyond ``max_size``: the finest field applied to the full-resolution sources.
             t0 = time.perf_counter()
