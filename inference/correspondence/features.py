@@ -43,6 +43,7 @@ towards the colours of the hole's rim, so it stays off.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -83,6 +84,9 @@ class SemanticFeatureConfig:
     seed: int = 0                    # class codes
 
 
+SourceMemo = Callable[[int, Callable[[], torch.Tensor]], torch.Tensor]
+
+
 class SemanticFeatures:
     """A :class:`~inference.correspondence.base.FeatureProvider` with no learned weights."""
 
@@ -113,8 +117,16 @@ class SemanticFeatures:
     def channels(self) -> int:
         return sum(n for _, n in self._groups())
 
-    def __call__(self, request: WarpRequest) -> FeatureMaps:
-        sources = [self.describe(s.labels, s.image, None, s.frame) for s in request.sources]
+    def __call__(self, request: WarpRequest, memo: SourceMemo | None = None) -> FeatureMaps:
+        """Features of every source and of the target. ``memo(i, make)`` may give source
+        ``i``'s map from a cache instead of calling ``make()`` (the editor keeps the maps of the
+        whole photo and of references between edits)."""
+        def source(i: int, s) -> torch.Tensor:
+            def make() -> torch.Tensor:
+                return self.describe(s.labels, s.image, None, s.frame)
+            return make() if memo is None else memo(i, make)
+
+        sources = [source(i, s) for i, s in enumerate(request.sources)]
         target = self.describe(request.target_labels, request.target_image, request.target_known,
                                request.target_frame)
         return FeatureMaps(sources=sources, target=target)

@@ -104,7 +104,7 @@ class KeyIndexSampler:
         self,
         target_features: torch.Tensor,      # (C, H, W) channel-normalised
         target_labels: torch.Tensor,        # (H, W) int64
-        atlas_features: torch.Tensor,       # (C, Ha, Wa)
+        atlas_features: torch.Tensor | None,  # (C, Ha, Wa); None when ``atlas_rows`` is given
         key_class: torch.Tensor,            # (Ha, Wa) int64, -1 = invalid key
         generator: torch.Generator,
         init: torch.Tensor | None = None,   # (M, 2, H, W) int64 starting particles (y, x)
@@ -113,15 +113,21 @@ class KeyIndexSampler:
         extra: torch.Tensor | None = None,  # (H, W, E) flat atlas keys scored every iteration
         progress: ProgressFn | None = None,
         cancel: CancelToken | None = None,
+        atlas_rows: torch.Tensor | None = None,  # (Ha·Wa, C) = ``key_rows(atlas_features)``
     ) -> SampledKeys:
         cfg = self.config
         n_iter = cfg.iterations if iterations is None else iterations
         c, h, w = target_features.shape
         ha, wa = key_class.shape
+        if atlas_rows is None and atlas_features is None:
+            raise BadInputError("the sampler needs the atlas features or their rows")
         m = cfg.particles
         dev = target_features.device
-        # Row-major tables for flat gathers: (Ha·Wa, C) features and (Ha·Wa,) classes.
-        ux = atlas_features.reshape(c, ha * wa).t().contiguous()
+        # Row-major tables for flat gathers: (Ha·Wa, C) features and (Ha·Wa,) classes. A caller
+        # that samples one atlas many times (the synthesis' EM) passes the rows made once.
+        ux = key_rows(atlas_features) if atlas_rows is None else atlas_rows
+        if tuple(ux.shape) != (ha * wa, c):
+            raise BadInputError(f"atlas rows {tuple(ux.shape)} do not match {(ha * wa, c)}")
         kcls = key_class.reshape(-1).to(torch.int32).contiguous()
         uc = target_features.reshape(c, h * w).t().contiguous()            # (H·W, C)
         qcls = target_labels.to(dev, torch.int32).reshape(-1).contiguous()  # (H·W,)
@@ -192,6 +198,12 @@ class KeyIndexSampler:
         flat = valid[pick].view(h, w, m)
         ty = torch.div(flat, wa, rounding_mode="floor")
         return ty, flat - ty * wa
+
+
+def key_rows(atlas_features: torch.Tensor) -> torch.Tensor:
+    """``(C, Ha, Wa)`` -> the row-major ``(Ha·Wa, C)`` table the sampler gathers from."""
+    c = atlas_features.shape[0]
+    return atlas_features.reshape(c, -1).t().contiguous()
 
 
 class _EvalContext:

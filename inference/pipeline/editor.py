@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 import torch
 
+from inference.cache import SourceCache, fingerprint
 from inference.correspondence import create_backend
 from inference.correspondence.base import (
     Correspondence,
@@ -35,6 +37,7 @@ from inference.pipeline.masking import edit_mask
 from inference.pipeline.models import EngineModels
 from inference.pipeline.objects import ObjectTransform, infer_object_transforms, paste_objects
 from inference.pipeline.synthesize import SourcePhoto, synthesis_invalid, synthesize_crop
+from inference.pipeline.warping import warp_in_boxes
 from inference.progress import CancelToken, ProgressFn, no_progress
 from inference.synthesis.completion import SynthesisConfig
 
@@ -109,6 +112,7 @@ class _EditJob:
     names: list[str]
     photos: list[SourcePhoto]
     request: WarpRequest | None = None
+    feature_keys: list[Hashable] = field(default_factory=list)   # per warp source
     work_mask: np.ndarray | None = None
     moved: int = 0                      # objects resampled exactly (their own pixels)
 
@@ -123,9 +127,12 @@ class LayoutEditor:
     """Runs edits. ``models`` carries the optional parser, learned features and generator."""
 
     def __init__(self, settings: EditSettings | None = None,
-                 models: EngineModels | None = None) -> None:
+                 models: EngineModels | None = None, cache: SourceCache | None = None) -> None:
         self.settings = settings or EditSettings()
         self.models = models or EngineModels()
+        # the source side of edits (features, level pyramids), kept across edits of one photo;
+        # the GUI passes its session's cache so a second generate skips it
+        self.cache = cache if cache is not None else SourceCache()
 
     def edit(
         self,
@@ -226,9 +233,12 @@ class LayoutEditor:
         c0w = window.to_work(labels, nearest=True)
         mw = window.to_work(mask)
         invalid = synthesis_invalid(mask, labels, edited_labels, st.reconstruction)
+        photo_id = fingerprint(image, labels)
+        crop_key = ("features", photo_id, window)
         job = _EditJob(window, [window.cut(image)], [window.scale], ["photo (crop)"],
                        [SourcePhoto("photo (crop)", window.cut(image), window.cut(labels), 1.0,
-                                    window.cut(invalid), image, labels, invalid)])
+                                    window.cut(invalid), image, labels, invalid, crop_key)])
+        job.feature_keys.append(crop_key)
         # One feature canvas for all photo maps: the whole photo at the map's own scale.
         ih, iw = image.shape[:2]
         sy, sx = window.work_h / window.height, window.work_w / window.width
@@ -241,8 +251,10 @@ class LayoutEditor:
             sources.append(WarpSource(_tensor(g_win.to_work(image)),
                                       _labels(g_win.to_work(labels, nearest=True)), g_ex,
                                       FeatureFrame(0.0, 0.0, g_win.work_h, g_win.work_w)))
+            whole_key = ("features", photo_id, g_win)
+            job.feature_keys.append(whole_key)
             job.add("photo (whole)", image, g_win.scale,
-                    SourcePhoto("photo (whole)", image, labels, 1.0, invalid))
+                    SourcePhoto("photo (whole)", image, labels, 1.0, invalid, key=whole_key))
         for i, ref in enumerate(references):
             name = f"reference {i + 1}"
             _check_image(ref.image, name)
@@ -252,12 +264,16 @@ class LayoutEditor:
             validate_label_values(ref_labels)
             check_same_size(ref.image, ref_labels, f"{name} label map")
             r_win = _whole(ref.image, st.working_size)
+            r_frame = FeatureFrame(0.0, 0.0, r_win.work_h, r_win.work_w,
+                                   unit=crop_frame.length_unit)
             sources.append(WarpSource(_tensor(r_win.to_work(ref.image)),
                                       _labels(r_win.to_work(ref_labels, nearest=True)),
-                                      frame=FeatureFrame(0.0, 0.0, r_win.work_h, r_win.work_w,
-                                                         unit=crop_frame.length_unit)))
+                                      frame=r_frame))
+            ref_key = ("features", fingerprint(ref.image, ref_labels), r_win, r_frame)
+            job.feature_keys.append(ref_key)
             job.add(name, ref.image, r_win.scale,
-                    SourcePhoto(name, ref.image, ref_labels, r_win.scale / window.scale))
+                    SourcePhoto(name, ref.image, ref_labels, r_win.scale / window.scale,
+                                key=ref_key))
         job.request = WarpRequest(
             sources=sources, target_labels=_labels(window.to_work(edited_labels, nearest=True)),
             target_image=_tensor(x0w), target_known=torch.from_numpy(~mw), seed=st.seed,
@@ -266,16 +282,21 @@ class LayoutEditor:
         return job
 
     def _warp(self, job: _EditJob, progress: ProgressFn, cancel: CancelToken):
-        """The warp at the working resolution; the hand-made layout features it used are kept
-        for the synthesis (computed once)."""
+        """The warp at the working resolution, in boxes around the mask (identity elsewhere:
+        nothing reads it there); the hand-made layout features it used are kept for the
+        synthesis (computed once). A learned feature provider warps the whole crop."""
         backend = self._backend()
+        hand_made = self.models.feature_provider is None and hasattr(backend,
+                                                                     "warp_with_features")
+        synthesis = self.models.generator is None and self.settings.refine == "synthesis"
         maps = None
-        if self.models.generator is None and self.settings.refine == "synthesis":
-            maps = SemanticFeatures()(job.request)
-        if maps is not None and self.models.feature_provider is None \
-                and hasattr(backend, "warp_with_features"):
-            result = backend.warp_with_features(job.request, maps, progress=progress,
-                                                cancel=cancel)
+        if hand_made or synthesis:
+            keys = job.feature_keys
+            maps = SemanticFeatures()(job.request,
+                                      memo=lambda i, make: self.cache.get(keys[i], make))
+        if hand_made:
+            result = warp_in_boxes(backend, job.request, maps, job.work_mask, progress=progress,
+                                   cancel=cancel)
         else:
             result = backend.warp(job.request, progress=progress, cancel=cancel)
         corr = _to_cpu(result.correspondence)
@@ -309,7 +330,7 @@ class LayoutEditor:
         y_crop, syn_t = synthesize_crop(
             window, known, mask & ~fixed, edited_labels, job.photos, maps, corr,
             dataclasses.replace(st.synthesis, seed=st.seed), st.resolved_device(),
-            progress=progress, cancel=cancel, initial=r_full)
+            progress=progress, cancel=cancel, initial=r_full, cache=self.cache)
         timings.update({f"synthesis {k}": v for k, v in syn_t.items()})
         job.moved = len(moved)
         return "synthesis", y_crop

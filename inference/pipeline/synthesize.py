@@ -4,11 +4,13 @@ then the seam blend. Works on the crop at full resolution."""
 from __future__ import annotations
 
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from inference.cache import SourceCache
 from inference.correspondence.base import Correspondence, FeatureMaps
 from inference.pipeline.cropping import CropWindow
 from inference.progress import CancelToken, ProgressFn
@@ -41,6 +43,7 @@ class SourcePhoto:
     full_image: np.ndarray | None = None
     full_labels: np.ndarray | None = None
     full_invalid: np.ndarray | None = None
+    key: Hashable | None = None     # what its features were made from (see ``SourceCache``)
 
 
 def synthesis_invalid(mask: np.ndarray, labels: np.ndarray, edited: np.ndarray,
@@ -84,6 +87,7 @@ def synthesize_crop(
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
     initial: np.ndarray | None = None,  # (h, w, 3) float: the warped crop
+    cache: SourceCache | None = None,
 ) -> tuple[np.ndarray, dict[str, float]]:
     """The crop at full resolution, float ``(h, w, 3)`` in [0, 1], hole synthesised and blended.
 
@@ -111,12 +115,14 @@ def synthesize_crop(
     cut = (slice(py0, py1), slice(px0, px1))
     full = crop_src.full_image if crop_src.full_image is not None else photo_src.image
     invalid = crop_src.full_invalid
+    feats_key = (whole_src or crop_src).key
     sources = [SynthesisSource("photo", np.ascontiguousarray(full[cut]),
                                np.ascontiguousarray(crop_src.full_labels[cut]), feats,
-                               None if invalid is None else invalid[cut], 1.0, grid=True)]
+                               None if invalid is None else invalid[cut], 1.0, grid=True,
+                               key=None if feats_key is None else (feats_key, p))]
     ref_feats = maps.sources[len(photos) - len(refs):]
-    sources += [SynthesisSource(r.name, r.image, r.labels, f, r.invalid, scale=r.scale)
-                for r, f in zip(refs, ref_feats)]
+    sources += [SynthesisSource(r.name, r.image, r.labels, f, r.invalid, scale=r.scale,
+                                key=r.key) for r, f in zip(refs, ref_feats)]
     field = _warp_field_in_window(corr.source_coords, window, p, maps, whole_src is not None,
                                   (ih, iw))
     init_sizes = [(py1 - py0, px1 - px0)] + [tuple(int(v) for v in f.shape[1:])
@@ -133,7 +139,7 @@ def synthesize_crop(
     target = SynthesisTarget(known[cut], hole[cut], edited[cut], maps.target, crop,
                              initial if config.warp_start else None)
     corr = Correspondence(corr.keys[:0], corr.weights[:0], field)
-    out = PatchSynthesis(config, device).run(target, sources, corr, init_sizes, progress,
+    out = PatchSynthesis(config, device, cache).run(target, sources, corr, init_sizes, progress,
                                              cancel)
     image = out.image
     if config.low_sigma > 0:

@@ -91,13 +91,32 @@ def poisson_blend(
     to a known pixel of another class of the edited layout is left free (Neumann): a tree's
     colour does not flow into the sky around it. ``screen`` ties every pixel weakly to the
     synthesis, so a hole region that touches no known pixel of its class keeps its colours.
-    Solved by Jacobi-preconditioned conjugate gradients (matrix-free, vectorised torch).
+    Solved by Jacobi-preconditioned conjugate gradients (matrix-free, vectorised torch), on
+    each separate part of the hole in its own box (one pixel of photo around it): the parts do
+    not touch, so their systems are independent, and a small hole in a large crop costs the
+    hole's size, not the crop's.
     """
-    import torch
+    from inference.synthesis.nnf import component_boxes
 
     out = photo.astype(np.float32).copy()
     if not hole.any():
         return out
+    for box in component_boxes(hole, 1):
+        ys, xs = box.slices
+        part = (None if guide is None        # the edges inside the box
+                else (guide[0][ys, box.x0:box.x1 - 1], guide[1][box.y0:box.y1 - 1, xs]))
+        sol = _poisson_part(synth[ys, xs], photo[ys, xs], hole[ys, xs], labels[ys, xs], part,
+                            None if start is None else start[ys, xs], iterations, tol, screen)
+        sub = hole[ys, xs]
+        out[ys, xs][sub] = sol[sub]
+    return np.clip(out, 0.0, 1.0)
+
+
+def _poisson_part(synth, photo, hole, labels, guide, start, iterations, tol, screen
+                  ) -> np.ndarray:
+    """:func:`poisson_blend` on one box whose border holds no hole pixel (or is the map's)."""
+    import torch
+
     s = torch.from_numpy(np.ascontiguousarray(synth, np.float32)).permute(2, 0, 1)
     p = torch.from_numpy(np.ascontiguousarray(photo, np.float32)).permute(2, 0, 1)
     hl = torch.from_numpy(np.ascontiguousarray(hole))
@@ -161,9 +180,7 @@ def poisson_blend(
         rz_new = (r * z).sum((1, 2))
         d = z + (rz_new / rz.clamp_min(1e-20))[:, None, None] * d
         rz = rz_new
-    res = x.permute(1, 2, 0).numpy()
-    out[hole] = res[hole]
-    return np.clip(out, 0.0, 1.0)
+    return x.permute(1, 2, 0).numpy()
 
 
 def restore_detail(

@@ -38,9 +38,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from inference.cache import SourceCache
 from inference.correspondence.atlas import SourceAtlas
 from inference.correspondence.base import Correspondence, WarpSource
-from inference.correspondence.sampling import KeyIndexSampler, SamplerConfig
+from inference.correspondence.sampling import KeyIndexSampler, SamplerConfig, key_rows
 from inference.errors import BadInputError
 from inference.progress import CancelToken, ProgressFn
 from inference.synthesis.levels import (
@@ -54,7 +55,7 @@ from inference.synthesis.levels import (
     resize_labels,
     rgb_to_lab,
 )
-from inference.synthesis.nnf import Box, remap_field
+from inference.synthesis.nnf import Box, component_boxes, remap_field
 from inference.synthesis.patches import colour_descriptors, key_table, pca_basis, query_table
 from inference.synthesis.voting import AtlasView, VoteConfig, vote
 
@@ -157,7 +158,7 @@ class _Level:
     features: torch.Tensor      # (Cf', h, w) target layout features (projected)
     sources: list[LevelSource]
     atlas: SourceAtlas
-    keys: torch.Tensor          # (C, Ha, Wa) key table
+    key_rows: torch.Tensor      # (Ha·Wa, C) key table, row-major (the sampler gathers rows)
     filters: torch.Tensor       # colour PCA
     mean: torch.Tensor
     beta: float
@@ -173,9 +174,11 @@ class _Level:
 class PatchSynthesis:
     """Runs the completion; see the module docstring."""
 
-    def __init__(self, config: SynthesisConfig | None = None, device: str = "cpu") -> None:
+    def __init__(self, config: SynthesisConfig | None = None, device: str = "cpu",
+                 cache: SourceCache | None = None) -> None:
         self.config = config or SynthesisConfig()
         self.device = torch.device(device)
+        self.cache = cache          # sources at each level, kept across edits of one photo
 
     def levels(self, h: int, w: int, hole_short: int) -> list[float]:
         """Target scales, coarsest first.
@@ -257,7 +260,7 @@ class PatchSynthesis:
             if finest:
                 synth = lvl.est.clone()
             n_em = cfg.em_coarse if li == 0 else cfg.em_fine
-            for box in _boxes(lvl.hole, max(lvl.patch // 2, 2)):
+            for box in component_boxes(lvl.hole.cpu().numpy(), max(lvl.patch // 2, 2)):
                 self._complete_box(lvl, box, fld, extra, gen, unit, n_em, first_vote,
                                    synth if finest else None, ring, cancel)
             done += n_em
@@ -340,7 +343,7 @@ class PatchSynthesis:
                sources: list[SynthesisSource], gen: torch.Generator, unit: float) -> _Level:
         """Materialise level ``li`` at target scale ``s``: images, sources, atlas, keys."""
         cfg, dev = self.config, self.device
-        lv = [materialise(src, self._source_scale(src, s), dev) for src in sources]
+        lv = [materialise(src, self._source_scale(src, s), dev, self.cache) for src in sources]
         # The target is a window of the photo's level grid (see levels.py).
         grid = lv[0].size
         ph, pw = target.hole.shape
@@ -367,11 +370,12 @@ class PatchSynthesis:
                                   cfg.components, gen)
         beta = cfg.layout_weight if li == 0 else cfg.layout_weight_fine
         pos_scale = unit * sy
-        keys = atlas.pack([key_table(colour_descriptors(x.lab, filters, mean), f, beta,
-                                     _grid_positions(x.size, (0, 0), pos_scale, self.device)
-                                     if src.grid and cfg.position_weight > 0 else None,
-                                     cfg.position_weight, cfg.reference_distance)
-                           for src, x, f in zip(sources, lv, src_feats)])
+        keys = key_rows(atlas.pack([
+            key_table(colour_descriptors(x.lab, filters, mean), f, beta,
+                      _grid_positions(x.size, (0, 0), pos_scale, self.device)
+                      if src.grid and cfg.position_weight > 0 else None,
+                      cfg.position_weight, cfg.reference_distance)
+            for src, x, f in zip(sources, lv, src_feats)]))
         return _Level(li, s, size, patch, est, hole, labels, tfeat, lv, atlas, keys, filters,
                       mean, beta, origin, pos_scale)
 
@@ -404,9 +408,10 @@ class PatchSynthesis:
             q, qn = self._queries(lvl, box, positions)
             init_p = torch.stack([torch.div(nnf, atlas.width, rounding_mode="floor"),
                                   nnf % atlas.width])[None]
-            nnf = sampler.sample(q, tl, lvl.keys, atlas.key_class, gen, init=init_p,
-                                 window_px=window, extra=extra_b).keys[-1]
-            dist = self._distance(q, qn, lvl.keys, nnf, tl, atlas)
+            nnf = sampler.sample(q, tl, None, atlas.key_class, gen, init=init_p,
+                                 window_px=window, extra=extra_b,
+                                 atlas_rows=lvl.key_rows).keys[-1]
+            dist = self._distance(q, qn, lvl.key_rows, nnf, tl, atlas)
             last = synth is not None and em == n_em - 1
             want = hole_b | ring[sl] if last else hole_b
             modes = cfg.final_mode_iterations if last else cfg.mode_iterations
@@ -450,11 +455,11 @@ class PatchSynthesis:
         lay = lvl.features[:, box.y0:box.y1, box.x0:box.x1]
         return query_table(col, lay, lvl.beta, positions, self.config.position_weight)
 
-    def _distance(self, q, qn, keys, nnf, tl, atlas: SourceAtlas) -> torch.Tensor:
+    def _distance(self, q, qn, rows, nnf, tl, atlas: SourceAtlas) -> torch.Tensor:
         """Patch distance of each query's match (a class mismatch adds the penalty)."""
-        c = keys.shape[0]
-        b = keys.reshape(c, -1)[:, nnf.reshape(-1)].reshape(c, *nnf.shape)
-        d = (qn - (q * b).sum(0)).clamp_(min=0.0)
+        c = rows.shape[1]
+        b = rows.index_select(0, nnf.reshape(-1))                             # (h·w, C)
+        d = (qn - (q.reshape(c, -1).t() * b).sum(1).view(nnf.shape)).clamp_(min=0.0)
         kc = atlas.key_class.reshape(-1)[nnf]
         d = d + self.config.class_penalty * ((kc != tl) & (tl != 0)).float()
         return torch.where(kc >= 0, d, torch.full_like(d, 1e6))
@@ -471,32 +476,6 @@ def _grid_positions(shape: tuple[int, int], origin: tuple[int, int], scale: floa
     ys = (torch.arange(shape[0], device=device) + origin[0]) / scale
     xs = (torch.arange(shape[1], device=device) + origin[1]) / scale
     return torch.stack(torch.broadcast_tensors(ys[:, None], xs[None, :])).float()
-
-
-def _boxes(hole: torch.Tensor, margin: int) -> list[Box]:
-    """Boxes around the hole's separate parts (each grown by ``margin``), so that a move's old
-    and new places are two small searches, not one box spanning both; overlapping boxes merge."""
-    import cv2
-
-    grown = _dilate(hole, margin).cpu().numpy().astype(np.uint8)
-    _n, _, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
-    boxes = [Box(int(y), int(y + h), int(x), int(x + w))
-             for x, y, w, h, _a in stats[1:]]
-    merged = True
-    while merged and len(boxes) > 1:
-        merged = False
-        for i in range(len(boxes)):
-            for j in range(i + 1, len(boxes)):
-                a, b = boxes[i], boxes[j]
-                if a.y0 < b.y1 and b.y0 < a.y1 and a.x0 < b.x1 and b.x0 < a.x1:
-                    boxes[i] = Box(min(a.y0, b.y0), max(a.y1, b.y1), min(a.x0, b.x0),
-                                   max(a.x1, b.x1))
-                    del boxes[j]
-                    merged = True
-                    break
-            if merged:
-                break
-    return boxes
 
 
 def _project_layout(target: torch.Tensor, hole: torch.Tensor, sources: list[torch.Tensor],
@@ -517,9 +496,12 @@ def _project_layout(target: torch.Tensor, hole: torch.Tensor, sources: list[torc
     basis = vecs[:, -k:].flip(1).float()                                     # (C, k)
     mean = mean.float()
 
+    proj = basis.t().contiguous()                                            # (k, C)
+    shift = (proj @ mean)[:, None]
+
     def project(f: torch.Tensor) -> torch.Tensor:
-        c, h, w = f.shape
-        return ((f.reshape(c, -1).t() - mean) @ basis).t().reshape(k, h, w).contiguous()
+        c, h, w = f.shape                # (k, C) @ (C, N): no transposed copy of the map
+        return (proj @ f.reshape(c, -1)).sub_(shift).reshape(k, h, w)
 
     return project(target), [project(f) for f in sources]
 

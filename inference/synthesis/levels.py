@@ -10,7 +10,10 @@ mismatches between separately resampled grids not at all).
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -18,6 +21,9 @@ import torch
 import torch.nn.functional as F
 
 from inference.correspondence.base import channel_normalize
+
+if TYPE_CHECKING:
+    from inference.cache import SourceCache
 
 RGBImage = np.ndarray     # (H, W, 3) uint8
 LabelMap = np.ndarray     # (H, W) uint8 / int
@@ -89,6 +95,9 @@ class SynthesisSource:
     invalid: np.ndarray | None = None   # (H, W) bool
     scale: float = 1.0
     grid: bool = False                  # the photo: the target is a window of its grid
+    # what ``image``, ``labels`` and ``features`` were made from (content hashes, settings):
+    # with a cache, the source at each level is materialised once per key, not per edit
+    key: Hashable | None = None
 
 
 @dataclass
@@ -106,16 +115,30 @@ class LevelSource:
         return int(self.labels.shape[0]), int(self.labels.shape[1])
 
 
-def materialise(src: SynthesisSource, scale: float, device: torch.device) -> LevelSource:
-    """``src`` at ``scale`` (level px per its full-res px)."""
+def materialise(src: SynthesisSource, scale: float, device: torch.device,
+                cache: SourceCache | None = None) -> LevelSource:
+    """``src`` at ``scale`` (level px per its full-res px). With ``cache`` and a ``src.key``, the
+    resampled image, Lab, labels and features are made once per key (they are shared: nobody
+    writes into them); the invalid pixels are marked per call (they change with every edit)."""
     h, w = src.labels.shape
     size = level_size(h, w, scale)
-    img = resize_image(src.image, size)
-    rgb = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float().div_(255.0)
-    labels = torch.from_numpy(resize_labels(src.labels, size).astype(np.int64))
+
+    def make() -> LevelSource:
+        img = np.ascontiguousarray(resize_image(src.image, size))
+        if not img.flags.writeable:      # torch wants a writeable array (it only reads it)
+            img = img.copy()
+        rgb = torch.from_numpy(img).permute(2, 0, 1).float().div_(255.0)
+        rgb = rgb.to(device)
+        labels = torch.from_numpy(resize_labels(src.labels, size).astype(np.int64)).to(device)
+        return LevelSource(rgb=rgb, lab=rgb_to_lab(rgb), labels=labels,
+                           features=resize_features(src.features.float(), size).to(device),
+                           scale=size[0] / h)
+
+    if cache is None or src.key is None:
+        out = make()
+    else:
+        out = dataclasses.replace(cache.get(("level", src.key, size, str(device)), make))
     if src.invalid is not None and src.invalid.any():
-        labels = labels.masked_fill(torch.from_numpy(resize_any(src.invalid, size)), -1)
-    rgb = rgb.to(device)
-    return LevelSource(rgb=rgb, lab=rgb_to_lab(rgb), labels=labels.to(device),
-                       features=resize_features(src.features.float(), size).to(device),
-                       scale=size[0] / h)
+        bad = torch.from_numpy(resize_any(src.invalid, size)).to(device)
+        out.labels = out.labels.masked_fill(bad, -1)
+    return out

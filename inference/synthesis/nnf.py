@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 
@@ -36,6 +37,38 @@ class Box:
         h, w = mask.shape
         return Box(max(0, int(ys[0]) - margin), min(h, int(ys[-1]) + 1 + margin),
                    max(0, int(xs[0]) - margin), min(w, int(xs[-1]) + 1 + margin))
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.y0, self.y1), slice(self.x0, self.x1)
+
+
+def component_boxes(mask: np.ndarray, margin: int) -> list[Box]:
+    """Boxes around ``mask``'s separate parts, each grown by ``margin`` (clipped to the map);
+    overlapping boxes merge. A move's old and new places are two small problems, not one box
+    spanning both."""
+    import cv2
+
+    grown = mask.astype(np.uint8)
+    if margin > 0:
+        grown = cv2.dilate(grown, np.ones((2 * margin + 1, 2 * margin + 1), np.uint8))
+    _n, _, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
+    boxes = [Box(int(y), int(y + h), int(x), int(x + w)) for x, y, w, h, _a in stats[1:]]
+    merged = True
+    while merged and len(boxes) > 1:
+        merged = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                a, b = boxes[i], boxes[j]
+                if a.y0 < b.y1 and b.y0 < a.y1 and a.x0 < b.x1 and b.x0 < a.x1:
+                    boxes[i] = Box(min(a.y0, b.y0), max(a.y1, b.y1), min(a.x0, b.x0),
+                                   max(a.x1, b.x1))
+                    del boxes[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return boxes
 
 
 def remap_field(
