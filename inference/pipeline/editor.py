@@ -94,6 +94,9 @@ class EditResult:
     window: CropWindow | None = None
     correspondence: Correspondence | None = None   # at the working resolution of the crop
     sources: list[str] = field(default_factory=list)   # what each correspondence source is
+    # Per source: its full-resolution box and the working size the engine resized it to; the
+    # correspondence's keys of source i are pixels of source_windows[i]'s working grid.
+    source_windows: list[CropWindow] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -105,17 +108,22 @@ class _EditJob:
 
     window: CropWindow
     full_sources: list[np.ndarray]
-    scales: list[float]                 # working px per full-res px, per source
+    windows: list[CropWindow]           # per source: full-res box -> working size
     names: list[str]
     photos: list[SourcePhoto]
     request: WarpRequest | None = None
     work_mask: np.ndarray | None = None
     moved: int = 0                      # objects resampled exactly (their own pixels)
 
-    def add(self, name: str, image: np.ndarray, scale: float, photo: SourcePhoto) -> None:
+    @property
+    def scales(self) -> list[float]:
+        """Working px per full-res px, per source."""
+        return [w.scale for w in self.windows]
+
+    def add(self, name: str, image: np.ndarray, window: CropWindow, photo: SourcePhoto) -> None:
         self.names.append(name)
         self.full_sources.append(image)
-        self.scales.append(scale)
+        self.windows.append(window)
         self.photos.append(photo)
 
 
@@ -194,7 +202,7 @@ class LayoutEditor:
         notes = [f"{job.moved} object(s) moved with their own pixels"] if job.moved else []
         return EditResult(image=out, warped=warped, mask=mask, path=path, warp_backend=st.warp,
                           window=window, correspondence=corr, sources=job.names,
-                          timings=timings, notes=notes)
+                          source_windows=job.windows, timings=timings, notes=notes)
 
     # ------------------------------------------------------------------ steps
     def _validated(self, image, edited_labels, labels, user_mask, objects, timings):
@@ -226,7 +234,7 @@ class LayoutEditor:
         c0w = window.to_work(labels, nearest=True)
         mw = window.to_work(mask)
         invalid = synthesis_invalid(mask, labels, edited_labels, st.reconstruction)
-        job = _EditJob(window, [window.cut(image)], [window.scale], ["photo (crop)"],
+        job = _EditJob(window, [window.cut(image)], [window], ["photo (crop)"],
                        [SourcePhoto("photo (crop)", window.cut(image), window.cut(labels), 1.0,
                                     window.cut(invalid), image, labels, invalid)])
         # One feature canvas for all photo maps: the whole photo at the map's own scale.
@@ -241,7 +249,7 @@ class LayoutEditor:
             sources.append(WarpSource(_tensor(g_win.to_work(image)),
                                       _labels(g_win.to_work(labels, nearest=True)), g_ex,
                                       FeatureFrame(0.0, 0.0, g_win.work_h, g_win.work_w)))
-            job.add("photo (whole)", image, g_win.scale,
+            job.add("photo (whole)", image, g_win,
                     SourcePhoto("photo (whole)", image, labels, 1.0, invalid))
         for i, ref in enumerate(references):
             name = f"reference {i + 1}"
@@ -256,7 +264,7 @@ class LayoutEditor:
                                       _labels(r_win.to_work(ref_labels, nearest=True)),
                                       frame=FeatureFrame(0.0, 0.0, r_win.work_h, r_win.work_w,
                                                          unit=crop_frame.length_unit)))
-            job.add(name, ref.image, r_win.scale,
+            job.add(name, ref.image, r_win,
                     SourcePhoto(name, ref.image, ref_labels, r_win.scale / window.scale))
         job.request = WarpRequest(
             sources=sources, target_labels=_labels(window.to_work(edited_labels, nearest=True)),
