@@ -96,7 +96,7 @@ class GenerateController(QObject):
 
     busyChanged = Signal(bool)
     progress = Signal(int, int)
-    resultReady = Signal(object)  # EditResult, stored in the document too
+    resultReady = Signal(object)  # EditResult, as the document stores it (``last_result.edit``)
     resultDropped = Signal(str)  # why
     failed = Signal(str)
 
@@ -108,8 +108,6 @@ class GenerateController(QObject):
         self._worker = worker
         self._settings = settings
         self._models = ModelCache()
-        self.last_result: EditResult | None = None
-        self.last_result_revision: int | None = None
         self._auto = QTimer(self)
         self._auto.setSingleShot(True)
         self._auto.timeout.connect(self.generate)
@@ -127,11 +125,12 @@ class GenerateController(QObject):
 
     @property
     def current_result(self) -> EditResult | None:
-        """The stored engine result when it matches the document's revision."""
+        """The document's engine result when it matches the document's revision (``None`` too
+        for a result loaded from a project: only its image exists)."""
         doc = self._session.document
-        if doc is None or self.last_result is None or not doc.result_is_current:
+        if doc is None or not doc.result_is_current:
             return None
-        return self.last_result if self.last_result_revision == doc.revision else None
+        return doc.last_result.edit
 
     # ---------------------------------------------------------------- actions
     def generate(self) -> Job | None:
@@ -172,8 +171,6 @@ class GenerateController(QObject):
 
     def _on_document_replaced(self, _doc: object) -> None:
         self.cancel()
-        self.last_result = None
-        self.last_result_revision = None
 
     def _mine(self, job: Job) -> bool:
         return job.kind == GENERATE
@@ -200,9 +197,8 @@ class GenerateController(QObject):
         elif not hasattr(value, "image") or not hasattr(value, "warped"):
             self.failed.emit(f"internal error: the engine returned {type(value).__name__}")
         else:
-            self.last_result, self.last_result_revision = value, revision
-            doc.set_result(value.image, revision)
-            self.resultReady.emit(value)
+            doc.set_result(value, revision)
+            self.resultReady.emit(doc.last_result.edit)
         self._finish()
 
     def _on_failed(self, job: Job, message: str, _user_error: bool) -> None:

@@ -232,7 +232,6 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------- reactions
     def _document_replaced(self) -> None:
-        self.canvas.renderer.set_warped(None)
         self.canvas.overlays.clear()
         self.inspector.show_result(None)
         self.acts.fill_by_region.setChecked(self.session.fill_by_region)
@@ -315,7 +314,7 @@ class MainWindow(QMainWindow):
         self._refresh()
 
     def _result_ready(self, result: EditResult) -> None:
-        self.canvas.renderer.set_warped(result.warped)
+        # The canvas draws the result and its warp from the document (Layer.RESULT).
         self.inspector.show_result(result)
         if self.canvas.mode is ViewMode.EDIT:
             self.set_view_mode(ViewMode.RESULT)
@@ -332,13 +331,12 @@ class MainWindow(QMainWindow):
         if result is None or doc is None:
             self.status.showMessage("Generate a result first: the inspector shows its keys.", 6000)
             return
-        shapes = [doc.shape] * sum(1 for n in result.sources if n.startswith("photo"))
-        shapes += [r.shape for r in doc.paste_sources()]
-        keys = keys_at_pixel(result, x, y, shapes, self.settings.working_size)
+        # A current result was made from the document's present references, in this order.
+        keys = keys_at_pixel(result, x, y, references=len(doc.paste_sources()))
         self.inspector.show_pixel(keys, x, y)
         self.inspector.raise_()
         ins = None if keys is None else Inspection(
-            (x, y), [(k.x, k.y, k.weight, k.source) for k in keys.keys])
+            (x, y), [(k.x, k.y, k.weight, k.source) for k in keys.keys if k.on_photo])
         self.canvas.overlays.set_inspection(ins)
         if self.canvas.mode is ViewMode.EDIT and self.canvas.renderer.has(ViewLayer.WARPED):
             self.set_view_mode(ViewMode.WARPED)

@@ -28,7 +28,8 @@ KEY_COLOURS = [QColor(255, 210, 60), QColor(90, 230, 140), QColor(255, 120, 90),
 
 @dataclass
 class Inspection:
-    """A query pixel and its keys in photo coordinates: ``(x, y, weight, source index)``."""
+    """A query pixel and its keys in the photo (keys in references are listed in the inspector
+    panel only), in photo coordinates: ``(x, y, weight, source index)``."""
 
     query: tuple[int, int]
     keys: list[tuple[float, float, float, int]] = field(default_factory=list)
@@ -206,8 +207,6 @@ class OverlayPainter:
         q = self._image_point(*ins.query)
         top = max((k[2] for k in ins.keys), default=1.0) or 1.0
         for x, y, weight, source in ins.keys:
-            if source > 1:
-                continue  # keys in a reference photo are drawn in the inspector panel
             colour = QColor(KEY_COLOURS[source % len(KEY_COLOURS)])
             colour.setAlphaF(0.25 + 0.75 * weight / top)
             p = self._image_point(x, y)
