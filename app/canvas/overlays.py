@@ -155,12 +155,9 @@ class OverlayPainter:
         doc = view.session.document
         if pending is None or hover is None or doc is None:
             return
-        ref_id, region = pending
-        if not isinstance(region, ObjectSelection):
-            return
-        try:
-            ref = doc.reference(ref_id)
-        except Exception:
+        region = pending.region
+        ref = next((r for r in doc.references if r.id == pending.reference_id), None)
+        if ref is None:  # removed (or its adding undone) while the paste tool waited
             return
         labels = np.asarray(ref.labels)[region.bbox.slices]
         image = self._labels_image(region, labels, region.mask)
