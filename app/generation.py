@@ -56,6 +56,14 @@ class EditSnapshot:
                             objects)
 
 
+@dataclass(frozen=True, eq=False)
+class GenerateRequest:
+    """A generate job's context: the document and the revision its snapshot was taken at."""
+
+    document: EditDocument
+    revision: int
+
+
 class ModelCache:
     """Engine models, loaded on the worker thread and reused until their settings change."""
 
@@ -143,7 +151,7 @@ class GenerateController(QObject):
         settings = self._settings()
         models = self._models
         job = Job(GENERATE, lambda p, c: run_edit(snapshot, settings, models, p, c),
-                  context={"revision": snapshot.revision, "document": doc})
+                  context=GenerateRequest(doc, snapshot.revision))
         self._worker.submit(job)
         self.busyChanged.emit(True)
         return job
@@ -187,8 +195,9 @@ class GenerateController(QObject):
         if not self._mine(job):
             return
         doc = self._session.document
-        revision = job.context["revision"]
-        if doc is None or job.context["document"] is not doc:
+        request: GenerateRequest = job.context
+        revision = request.revision
+        if doc is None or request.document is not doc:
             self.resultDropped.emit("the document was closed or replaced")
         elif revision != doc.revision or job.token.cancelled:
             self.resultDropped.emit(
