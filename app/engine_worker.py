@@ -32,7 +32,9 @@ class Job:
     run: JobFn
     token: CancelToken = field(default_factory=CancelToken)
     id: int = field(default_factory=lambda: next(_ids))
-    context: dict[str, Any] = field(default_factory=dict)  # e.g. the revision it started from
+    # What the job is for, as its submitter types it (``GenerateRequest``, ``LayoutRequest``):
+    # read back when its answer arrives, e.g. to drop a stale one.
+    context: Any = None
 
 
 class _Runner(QObject):

@@ -4,7 +4,8 @@ A failed load never touches the open document: files are read and validated into
 document first, and only a complete one replaces the session's. A photo is shown at once; its
 layout (parser or automatic regions, :mod:`app.layout_jobs`) follows from the engine worker.
 Saves are atomic (temp + rename). File dialogs start in the folder last used and suggest names
-derived from the photo (``kite_edited.png``).
+derived from the photo (``kite_edited.png``). Every file read or written goes through here: the
+layout fallback reads an imported label map through :meth:`FileActions.ask_label_map`.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class FileActions(QObject):
         self.session, self.worker, self.prompts = session, worker, prompts
         self.settings, self.store = settings, store
         self.layouts = LayoutJobs(session, worker, prompts, lambda: settings().parser,
-                                  lambda: settings().device, self.start_folder, self)
+                                  lambda: settings().device, self.ask_label_map, self)
         self.layouts.status.connect(self.status)
         self.layouts.failed.connect(lambda title, msg: self._fail(title, BadInputError(msg)))
         self.layouts.referenceReady.connect(self._add_reference)
@@ -153,6 +154,12 @@ class FileActions(QObject):
         self._remember(path)
         self.opened.emit(str(path))
         self.status.emit(f"Opened {path.name} ({doc.shape[1]}×{doc.shape[0]})")
+
+    def ask_label_map(self, shape: tuple[int, int]) -> np.ndarray | None:
+        """The layout fallback's "import a label map": ask for the file, read it for a photo
+        of ``shape``. ``None`` when the user cancels; ``BadInputError`` for a bad file."""
+        path = self.prompts.open_path("Import label map", LABELS_FILTER, self.start_folder())
+        return load_label_map(path, shape) if path else None
 
     # ---------------------------------------------------------------- references
     def open_reference(self, path: str | None = None, labels_path: str | None = None) -> bool:

@@ -56,6 +56,14 @@ class EditSnapshot:
                             objects)
 
 
+@dataclass(frozen=True, eq=False)
+class GenerateRequest:
+    """A generate job's context: the document and the revision its snapshot was taken at."""
+
+    document: EditDocument
+    revision: int
+
+
 class ModelCache:
     """Engine models, loaded on the worker thread and reused until their settings change."""
 
@@ -96,7 +104,7 @@ class GenerateController(QObject):
 
     busyChanged = Signal(bool)
     progress = Signal(int, int)
-    resultReady = Signal(object)  # EditResult, stored in the document too
+    resultReady = Signal(object)  # EditResult, as the document stores it (``last_result.edit``)
     resultDropped = Signal(str)  # why
     failed = Signal(str)
 
@@ -108,8 +116,6 @@ class GenerateController(QObject):
         self._worker = worker
         self._settings = settings
         self._models = ModelCache()
-        self.last_result: EditResult | None = None
-        self.last_result_revision: int | None = None
         self._auto = QTimer(self)
         self._auto.setSingleShot(True)
         self._auto.timeout.connect(self.generate)
@@ -127,11 +133,12 @@ class GenerateController(QObject):
 
     @property
     def current_result(self) -> EditResult | None:
-        """The stored engine result when it matches the document's revision."""
+        """The document's engine result when it matches the document's revision (``None`` too
+        for a result loaded from a project: only its image exists)."""
         doc = self._session.document
-        if doc is None or self.last_result is None or not doc.result_is_current:
+        if doc is None or not doc.result_is_current:
             return None
-        return self.last_result if self.last_result_revision == doc.revision else None
+        return doc.last_result.edit
 
     # ---------------------------------------------------------------- actions
     def generate(self) -> Job | None:
@@ -144,7 +151,7 @@ class GenerateController(QObject):
         settings = self._settings()
         models = self._models
         job = Job(GENERATE, lambda p, c: run_edit(snapshot, settings, models, p, c),
-                  context={"revision": snapshot.revision, "document": doc})
+                  context=GenerateRequest(doc, snapshot.revision))
         self._worker.submit(job)
         self.busyChanged.emit(True)
         return job
@@ -172,8 +179,6 @@ class GenerateController(QObject):
 
     def _on_document_replaced(self, _doc: object) -> None:
         self.cancel()
-        self.last_result = None
-        self.last_result_revision = None
 
     def _mine(self, job: Job) -> bool:
         return job.kind == GENERATE
@@ -190,8 +195,9 @@ class GenerateController(QObject):
         if not self._mine(job):
             return
         doc = self._session.document
-        revision = job.context["revision"]
-        if doc is None or job.context["document"] is not doc:
+        request: GenerateRequest = job.context
+        revision = request.revision
+        if doc is None or request.document is not doc:
             self.resultDropped.emit("the document was closed or replaced")
         elif revision != doc.revision or job.token.cancelled:
             self.resultDropped.emit(
@@ -200,9 +206,8 @@ class GenerateController(QObject):
         elif not hasattr(value, "image") or not hasattr(value, "warped"):
             self.failed.emit(f"internal error: the engine returned {type(value).__name__}")
         else:
-            self.last_result, self.last_result_revision = value, revision
-            doc.set_result(value.image, revision)
-            self.resultReady.emit(value)
+            doc.set_result(value, revision)
+            self.resultReady.emit(doc.last_result.edit)
         self._finish()
 
     def _on_failed(self, job: Job, message: str, _user_error: bool) -> None:

@@ -6,6 +6,7 @@ window only connects actions to methods and keeps the chrome (titles, enabled st
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -91,23 +92,24 @@ class MainWindow(QMainWindow):
         a.export_mask.triggered.connect(lambda: f.export_mask())
         a.open_reference.triggered.connect(lambda: f.open_reference())
         a.quit.triggered.connect(self.close)
-        a.undo.triggered.connect(lambda: self._doc_call("undo"))
-        a.redo.triggered.connect(lambda: self._doc_call("redo"))
-        a.clear_mask.triggered.connect(lambda: self._doc_call("clear_user_mask"))
-        a.clear_edits.triggered.connect(lambda: self._doc_call("clear_edits"))
+        d = EditDocument
+        a.undo.triggered.connect(lambda: self._on_document(d.undo))
+        a.redo.triggered.connect(lambda: self._on_document(d.redo))
+        a.clear_mask.triggered.connect(lambda: self._on_document(d.clear_user_mask))
+        a.clear_edits.triggered.connect(lambda: self._on_document(d.clear_edits))
         a.brush_bigger.triggered.connect(lambda: s.grow_brush(True))
         a.brush_smaller.triggered.connect(lambda: s.grow_brush(False))
         a.fill_by_region.toggled.connect(lambda on: setattr(s, "fill_by_region", on))
         a.label_photo.triggered.connect(lambda: s.set_layout_target(LayoutTarget.PHOTO))
         a.edit_layout.triggered.connect(lambda: s.set_layout_target(LayoutTarget.EDIT))
-        a.adopt_layout.triggered.connect(lambda: self._doc_call("adopt_edited_layout"))
-        a.delete_object.triggered.connect(lambda: self._doc_call("delete_selection"))
-        a.flip_horizontal.triggered.connect(lambda: self._doc_call("flip_selection", True))
-        a.flip_vertical.triggered.connect(lambda: self._doc_call("flip_selection", False))
-        a.rotate_left.triggered.connect(lambda: self._doc_call("rotate_selection", 15.0))
-        a.rotate_right.triggered.connect(lambda: self._doc_call("rotate_selection", -15.0))
-        a.scale_up.triggered.connect(lambda: self._doc_call("scale_selection", 1.1))
-        a.scale_down.triggered.connect(lambda: self._doc_call("scale_selection", 1 / 1.1))
+        a.adopt_layout.triggered.connect(lambda: self._on_document(d.adopt_edited_layout))
+        a.delete_object.triggered.connect(lambda: self._on_document(d.delete_selection))
+        a.flip_horizontal.triggered.connect(lambda: self._on_document(d.flip_selection, True))
+        a.flip_vertical.triggered.connect(lambda: self._on_document(d.flip_selection, False))
+        a.rotate_left.triggered.connect(lambda: self._on_document(d.rotate_selection, 15.0))
+        a.rotate_right.triggered.connect(lambda: self._on_document(d.rotate_selection, -15.0))
+        a.scale_up.triggered.connect(lambda: self._on_document(d.scale_selection, 1.1))
+        a.scale_down.triggered.connect(lambda: self._on_document(d.scale_selection, 1 / 1.1))
         a.zoom_in.triggered.connect(lambda: c.zoom_step(1))
         a.zoom_out.triggered.connect(lambda: c.zoom_step(-1))
         a.fit.triggered.connect(c.fit)
@@ -158,12 +160,14 @@ class MainWindow(QMainWindow):
         self.worker.jobCancelled.connect(lambda *_: self._jobs_idle())
 
     # ---------------------------------------------------------------- document calls
-    def _doc_call(self, name: str, *args) -> object:
+    def _on_document(self, operation: Callable[..., object], *args: object) -> object:
+        """``operation(document, *args)`` (an ``EditDocument`` method) on the open document;
+        nothing without one. A refused operation shows its reason in the status bar."""
         doc = self.session.document
         if doc is None:
             return None
         try:
-            return getattr(doc, name)(*args)
+            return operation(doc, *args)
         except BadInputError as exc:
             self.status.showMessage(str(exc), 6000)
             return None
@@ -232,7 +236,6 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------- reactions
     def _document_replaced(self) -> None:
-        self.canvas.renderer.set_warped(None)
         self.canvas.overlays.clear()
         self.inspector.show_result(None)
         self.acts.fill_by_region.setChecked(self.session.fill_by_region)
@@ -315,7 +318,7 @@ class MainWindow(QMainWindow):
         self._refresh()
 
     def _result_ready(self, result: EditResult) -> None:
-        self.canvas.renderer.set_warped(result.warped)
+        # The canvas draws the result and its warp from the document (Layer.RESULT).
         self.inspector.show_result(result)
         if self.canvas.mode is ViewMode.EDIT:
             self.set_view_mode(ViewMode.RESULT)
@@ -332,13 +335,12 @@ class MainWindow(QMainWindow):
         if result is None or doc is None:
             self.status.showMessage("Generate a result first: the inspector shows its keys.", 6000)
             return
-        shapes = [doc.shape] * sum(1 for n in result.sources if n.startswith("photo"))
-        shapes += [r.shape for r in doc.paste_sources()]
-        keys = keys_at_pixel(result, x, y, shapes, self.settings.working_size)
+        # A current result was made from the document's present references, in this order.
+        keys = keys_at_pixel(result, x, y, references=len(doc.paste_sources()))
         self.inspector.show_pixel(keys, x, y)
         self.inspector.raise_()
         ins = None if keys is None else Inspection(
-            (x, y), [(k.x, k.y, k.weight, k.source) for k in keys.keys])
+            (x, y), [(k.x, k.y, k.weight, k.source) for k in keys.keys if k.on_photo])
         self.canvas.overlays.set_inspection(ins)
         if self.canvas.mode is ViewMode.EDIT and self.canvas.renderer.has(ViewLayer.WARPED):
             self.set_view_mode(ViewMode.WARPED)

@@ -24,7 +24,7 @@ from app.document import EditDocument
 from app.gui import SCREENSHOT_SIZE, application
 from app.main_window import MainWindow
 from app.prompts import ScriptedPrompts
-from app.session import Tool
+from app.session import PickedRegion, Tool
 from app.settings import EditorSettings
 from inference.labels import class_id
 from inference.samples import load_sample, sample_path
@@ -171,7 +171,7 @@ def reference_panel(win: MainWindow, out: Path) -> None:
     h, w = doc.shape
     b = sel.bbox
     doc.paste_reference(ref_id, sel, int(0.30 * w) - b.width // 2, int(0.84 * h) - b.height // 2)
-    win.session.reference_selection = (ref_id, sel)
+    win.session.reference_selection = PickedRegion(ref_id, sel)
     win.references.refresh()
     _generate(win)
     win.set_view_mode(ViewMode.RESULT)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
+from typing import NamedTuple
 
 from PySide6.QtCore import QObject, Signal
 
-from app.document import DocumentEvent, EditDocument, LayoutTarget
+from app.document import DocumentEvent, EditDocument, LayoutTarget, ObjectSelection, RegionMap
 from app.document.strokes import MAX_BRUSH_SIZE
 from inference.labels import class_table
 
@@ -42,6 +43,13 @@ class Tool(str, Enum):
                 "paste": "Place reference region"}[self.value]
 
 
+class PickedRegion(NamedTuple):
+    """A region picked in a reference photo, in that photo's pixels."""
+
+    reference_id: int
+    region: ObjectSelection
+
+
 class EditorSession(QObject):
     """The open document (or none), its files, and the current tool, brush and class."""
 
@@ -67,11 +75,11 @@ class EditorSession(QObject):
         self.fill_tolerance = 0.0  # > 0: the fill keeps only pixels of similar photo colour
         self._target = LayoutTarget.EDIT
         self.layout_pending = False  # the open photo's layout is still being computed
-        self.pending_paste: tuple[int, object] | None = None  # (reference id, ObjectSelection)
+        self.pending_paste: PickedRegion | None = None  # what the paste tool places
         # Derived data about references: automatic regions of unparsed ones, and the region
-        # picked in the reference panel (reference id, ObjectSelection).
-        self.reference_regions: dict[int, object] = {}
-        self.reference_selection: tuple[int, object] | None = None
+        # picked in the reference panel.
+        self.reference_regions: dict[int, RegionMap] = {}
+        self.reference_selection: PickedRegion | None = None
 
     # ---------------------------------------------------------------- document
     @property

@@ -186,12 +186,9 @@ class ToolInteraction(QObject):
         pending = self.session.pending_paste
         if pending is None:
             return
-        ref_id, region = pending
-        if not isinstance(region, ObjectSelection):
-            return
-        b = region.bbox
+        b = pending.region.bbox
         tx, ty = round(x - b.width / 2), round(y - b.height / 2)
-        if self._guard(doc.paste_reference, ref_id, region, tx, ty):
+        if self._guard(doc.paste_reference, pending.reference_id, pending.region, tx, ty):
             self.message.emit("Pasted the reference region; Generate to synthesise it.")
             self.session.set_tool(Tool.MOVE)
         self.overlayChanged.emit()

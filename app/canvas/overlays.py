@@ -28,7 +28,8 @@ KEY_COLOURS = [QColor(255, 210, 60), QColor(90, 230, 140), QColor(255, 120, 90),
 
 @dataclass
 class Inspection:
-    """A query pixel and its keys in photo coordinates: ``(x, y, weight, source index)``."""
+    """A query pixel and its keys in the photo (keys in references are listed in the inspector
+    panel only), in photo coordinates: ``(x, y, weight, source index)``."""
 
     query: tuple[int, int]
     keys: list[tuple[float, float, float, int]] = field(default_factory=list)
@@ -154,12 +155,9 @@ class OverlayPainter:
         doc = view.session.document
         if pending is None or hover is None or doc is None:
             return
-        ref_id, region = pending
-        if not isinstance(region, ObjectSelection):
-            return
-        try:
-            ref = doc.reference(ref_id)
-        except Exception:
+        region = pending.region
+        ref = next((r for r in doc.references if r.id == pending.reference_id), None)
+        if ref is None:  # removed (or its adding undone) while the paste tool waited
             return
         labels = np.asarray(ref.labels)[region.bbox.slices]
         image = self._labels_image(region, labels, region.mask)
@@ -206,8 +204,6 @@ class OverlayPainter:
         q = self._image_point(*ins.query)
         top = max((k[2] for k in ins.keys), default=1.0) or 1.0
         for x, y, weight, source in ins.keys:
-            if source > 1:
-                continue  # keys in a reference photo are drawn in the inspector panel
             colour = QColor(KEY_COLOURS[source % len(KEY_COLOURS)])
             colour.setAlphaF(0.25 + 0.75 * weight / top)
             p = self._image_point(x, y)

@@ -66,9 +66,6 @@ class LayerRenderer:
         self._rebuild(ViewLayer.REGIONS)
         self._rebuild(ViewLayer.RESULT)
 
-    def set_warped(self, warped: np.ndarray | None) -> None:
-        self._store(ViewLayer.WARPED, None if warped is None else np.array(warped))
-
     def image(self, layer: ViewLayer) -> QImage | None:
         return self._images.get(layer)
 
@@ -100,9 +97,11 @@ class LayerRenderer:
             self._recolour_mask(full)
         elif layer is ViewLayer.REGIONS:
             self._store(layer, None if doc.regions is None else region_edges(doc.regions))
-        elif layer is ViewLayer.RESULT:
+        elif layer is ViewLayer.RESULT:  # the result and the warp behind it, one record
             result = doc.last_result
+            warped = None if result is None else result.warped
             self._store(layer, None if result is None else np.array(result.image))
+            self._store(ViewLayer.WARPED, None if warped is None else np.array(warped))
 
     # ---------------------------------------------------------------- by box
     def _recolour_labels(self, box: BBox) -> None:
@@ -166,7 +165,7 @@ class LayerRenderer:
             return {ViewLayer.REGIONS}, None
         if layer is Layer.RESULT:
             self._rebuild(ViewLayer.RESULT)
-            return {ViewLayer.RESULT}, None
+            return {ViewLayer.RESULT, ViewLayer.WARPED}, None
         if layer is Layer.SELECTION or layer is Layer.PASTES:
             return set(), event.bbox
         return set(), BBox(0, 0, 0, 0)  # history, references: nothing on the canvas

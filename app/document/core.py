@@ -8,9 +8,10 @@ boxes), so no operation can forget its undo record or its repaint.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +29,9 @@ from app.document.references import Reference, ReferencePaste, readonly_copy, va
 from inference.errors import BadInputError, ImageError, LabelMapError
 from inference.labels import validate_label_values
 
+if TYPE_CHECKING:  # the engine imports torch: the document must load without it
+    from inference.pipeline.editor import EditResult
+
 # Array layouts used throughout the document:
 RGBImage = np.ndarray  # uint8 (H, W, 3)
 LabelMap = np.ndarray  # uint8 (H, W), values 0..150
@@ -40,10 +44,23 @@ _STATE_LAYERS = {"references": Layer.REFERENCES, "pastes": Layer.PASTES,
 
 @dataclass(frozen=True, eq=False)
 class ResultRecord:
-    """An engine result (``RGBImage``, read-only) and the document revision it was made from."""
+    """The last engine result and the document revision it was made from.
+
+    ``image`` (``RGBImage``, read-only) is what Apply makes the photo and projects save. ``edit``
+    is the engine's whole result it belongs to (``edit.image is image``): the warp, the mask, the
+    correspondence and each source's geometry. It is ``None`` when only the image exists (a
+    result loaded from a project, which stores the image alone).
+    """
 
     image: np.ndarray
     revision: int
+    edit: EditResult | None = None
+
+    @property
+    def warped(self) -> np.ndarray | None:
+        """The Eq. 7 composite (``RGBImage``) behind the result, when the engine's result is
+        known."""
+        return None if self.edit is None else self.edit.warped
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -191,14 +208,21 @@ class DocumentCore:
         raise BadInputError(f"no reference with id {reference_id!r} (known ids: {known})")
 
     # ----------------------------------------------------------------- result
-    def set_result(self, image: RGBImage, revision: int) -> bool:
-        """Store an engine result made from document ``revision``.
+    def set_result(self, result: RGBImage | EditResult, revision: int) -> bool:
+        """Store an engine result made from document ``revision``: the engine's ``EditResult``,
+        or its image alone (``RGBImage``). The document keeps a read-only copy of the image
+        and takes the ``EditResult`` over (its arrays are made read-only, not copied).
 
         Returns ``False`` (and keeps the stored one) when a result from a newer revision is
         already stored, so a slow, stale job cannot overwrite a fresh result.
         """
+        edit = None if isinstance(result, np.ndarray) else result
+        image = result if edit is None else edit.image
         validate_photo(image, "result")
         self._check_shape(image, "result")
+        if edit is not None:
+            validate_photo(edit.warped, "warped result")
+            self._check_shape(edit.warped, "warped result")
         if isinstance(revision, bool) or not isinstance(revision, (int, np.integer)) \
                 or not 0 <= revision <= self._revision:
             raise BadInputError(
@@ -206,7 +230,11 @@ class DocumentCore:
                 f"got {revision!r}")
         if self._result is not None and self._result.revision > revision:
             return False
-        self._result = ResultRecord(readonly_copy(image), int(revision))
+        image = readonly_copy(image)
+        if edit is not None:
+            edit = dataclasses.replace(edit, image=image, warped=_readonly(edit.warped),
+                                       mask=_readonly(edit.mask))
+        self._result = ResultRecord(image, int(revision), edit)
         self._emit(Layer.RESULT, None)
         return True
 
@@ -328,7 +356,13 @@ class DocumentCore:
 def _state_nbytes(value: Any) -> int:
     """Bytes a replaced state value keeps alive only through the history."""
     if isinstance(value, ResultRecord):
-        return value.image.nbytes
+        edit = value.edit
+        if edit is None:
+            return value.image.nbytes
+        corr = edit.correspondence
+        tensors = () if corr is None else (corr.keys, corr.weights, corr.source_coords)
+        return value.image.nbytes + edit.warped.nbytes + edit.mask.nbytes \
+            + sum(t.nbytes for t in tensors)
     if isinstance(value, ObjectSelection):
         return value.mask.nbytes
     if isinstance(value, MovedObject):

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.canvas.rendering import array_to_qimage
 from app.document import BBox, DocumentEvent, EditDocument, Layer, ObjectSelection
-from app.session import EditorSession, Tool
+from app.session import EditorSession, PickedRegion, Tool
 from app.widgets.class_palette import class_label
 from app.widgets.reference_preview import ReferencePreview
 from inference.errors import BadInputError
@@ -133,11 +133,10 @@ class ReferencePanel(QDockWidget):
             return
         ref = doc.reference(ref_id)
         regions = self.session.reference_regions.get(ref_id)
-        self.preview.show_reference(ref.photo, ref.labels,
-                                    regions if isinstance(regions, np.ndarray) else None)
+        self.preview.show_reference(ref.photo, ref.labels, regions)
         picked = self.session.reference_selection
-        sel = picked[1] if picked is not None and picked[0] == ref_id else None
-        self.preview.show_selection(sel if isinstance(sel, ObjectSelection) else None)
+        sel = picked.region if picked is not None and picked.reference_id == ref_id else None
+        self.preview.show_selection(sel)
         self.place_button.setEnabled(sel is not None)
 
     # ---------------------------------------------------------------- actions
@@ -153,7 +152,7 @@ class ReferencePanel(QDockWidget):
         regions = self.session.reference_regions.get(ref_id)
         self._unnamed = None
         try:
-            if int(ref.labels[y, x]) == 0 and isinstance(regions, np.ndarray):
+            if int(ref.labels[y, x]) == 0 and regions is not None:
                 self._unnamed = (ref_id, x, y)
                 self.session.reference_selection = None
                 self._show_current()
@@ -177,7 +176,7 @@ class ReferencePanel(QDockWidget):
         ref_id, x, y = self._unnamed
         regions = self.session.reference_regions.get(ref_id)
         try:
-            if isinstance(regions, np.ndarray):
+            if regions is not None:
                 doc.name_reference_region(ref_id, regions == regions[y, x],
                                           self.session.class_id)
             sel = doc.select_reference_region(ref_id, x, y)
@@ -188,7 +187,7 @@ class ReferencePanel(QDockWidget):
         return self._picked(ref_id, sel)
 
     def _picked(self, ref_id: int, sel: ObjectSelection) -> ObjectSelection:
-        self.session.reference_selection = (ref_id, sel)
+        self.session.reference_selection = PickedRegion(ref_id, sel)
         self.info.setText(f"Picked {class_label(sel.class_id)} "
                           f"({sel.bbox.width}×{sel.bbox.height} px). "
                           f"Place it, then click on the photo to drop it.")

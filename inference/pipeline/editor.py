@@ -97,6 +97,9 @@ class EditResult:
     window: CropWindow | None = None
     correspondence: Correspondence | None = None   # at the working resolution of the crop
     sources: list[str] = field(default_factory=list)   # what each correspondence source is
+    # Per source: its full-resolution box and the working size the engine resized it to; the
+    # correspondence's keys of source i are pixels of source_windows[i]'s working grid.
+    source_windows: list[CropWindow] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -108,7 +111,7 @@ class _EditJob:
 
     window: CropWindow
     full_sources: list[np.ndarray]
-    scales: list[float]                 # working px per full-res px, per source
+    windows: list[CropWindow]           # per source: full-res box -> working size
     names: list[str]
     photos: list[SourcePhoto]
     request: WarpRequest | None = None
@@ -116,10 +119,15 @@ class _EditJob:
     work_mask: np.ndarray | None = None
     moved: int = 0                      # objects resampled exactly (their own pixels)
 
-    def add(self, name: str, image: np.ndarray, scale: float, photo: SourcePhoto) -> None:
+    @property
+    def scales(self) -> list[float]:
+        """Working px per full-res px, per source."""
+        return [w.scale for w in self.windows]
+
+    def add(self, name: str, image: np.ndarray, window: CropWindow, photo: SourcePhoto) -> None:
         self.names.append(name)
         self.full_sources.append(image)
-        self.scales.append(scale)
+        self.windows.append(window)
         self.photos.append(photo)
 
 
@@ -201,7 +209,7 @@ class LayoutEditor:
         notes = [f"{job.moved} object(s) moved with their own pixels"] if job.moved else []
         return EditResult(image=out, warped=warped, mask=mask, path=path, warp_backend=st.warp,
                           window=window, correspondence=corr, sources=job.names,
-                          timings=timings, notes=notes)
+                          source_windows=job.windows, timings=timings, notes=notes)
 
     # ------------------------------------------------------------------ steps
     def _validated(self, image, edited_labels, labels, user_mask, objects, timings):
@@ -235,7 +243,7 @@ class LayoutEditor:
         invalid = synthesis_invalid(mask, labels, edited_labels, st.reconstruction)
         photo_id = fingerprint(image, labels)
         crop_key = ("features", photo_id, window)
-        job = _EditJob(window, [window.cut(image)], [window.scale], ["photo (crop)"],
+        job = _EditJob(window, [window.cut(image)], [window], ["photo (crop)"],
                        [SourcePhoto("photo (crop)", window.cut(image), window.cut(labels), 1.0,
                                     window.cut(invalid), image, labels, invalid, crop_key)])
         job.feature_keys.append(crop_key)
@@ -253,7 +261,7 @@ class LayoutEditor:
                                       FeatureFrame(0.0, 0.0, g_win.work_h, g_win.work_w)))
             whole_key = ("features", photo_id, g_win)
             job.feature_keys.append(whole_key)
-            job.add("photo (whole)", image, g_win.scale,
+            job.add("photo (whole)", image, g_win,
                     SourcePhoto("photo (whole)", image, labels, 1.0, invalid, key=whole_key))
         for i, ref in enumerate(references):
             name = f"reference {i + 1}"
@@ -271,7 +279,7 @@ class LayoutEditor:
                                       frame=r_frame))
             ref_key = ("features", fingerprint(ref.image, ref_labels), r_win, r_frame)
             job.feature_keys.append(ref_key)
-            job.add(name, ref.image, r_win.scale,
+            job.add(name, ref.image, r_win,
                     SourcePhoto(name, ref.image, ref_labels, r_win.scale / window.scale,
                                 key=ref_key))
         job.request = WarpRequest(

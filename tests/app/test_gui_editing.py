@@ -208,6 +208,24 @@ def test_reference_panel_pick_and_place(window, qtbot, tmp_path):
     assert [r.id for r in doc.paste_sources()] == [doc.references[0].id]
 
 
+def test_paste_tool_outlives_its_reference(window, qtbot, tmp_path):
+    """Undoing the reference's adding while the paste tool waits: no preview, no paste."""
+    photo_path, labels_path, *_ = write_sample(tmp_path)
+    window.files.open_photo(str(photo_path), str(labels_path))
+    doc = window.session.document
+    doc.add_reference(np.full((20, 30, 3), 200, np.uint8), np.full((20, 30), TREE, np.uint8))
+    window.references.pick(10, 10)
+    window.references.place_button.click()
+    assert window.session.pending_paste.reference_id == doc.references[0].id
+    window.acts.undo.trigger()
+    assert doc.references == () and window.session.tool is Tool.PASTE
+    qtbot.mouseMove(window.canvas, widget_point(window, 40, 12))
+    assert window.canvas.interaction.hover is not None
+    window.canvas.grab()  # paints the (absent) paste preview
+    drag(qtbot, window, [(40, 12)])
+    assert doc.pastes == ()
+
+
 def test_unparsed_reference_regions_are_named_deliberately(window, qtbot, tmp_path):
     photo_path, labels_path, *_ = write_sample(tmp_path)
     window.files.open_photo(str(photo_path), str(labels_path))

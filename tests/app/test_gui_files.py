@@ -161,6 +161,25 @@ def test_open_without_parser_offers_choices(qtbot, tmp_path, sample, choice):
         win.worker.shutdown()
 
 
+def test_open_without_parser_and_import_a_label_map(qtbot, tmp_path, sample):
+    photo_path, labels_path, _photo, labels = sample
+    Image.fromarray(np.zeros((5, 5), np.uint8), "L").save(tmp_path / "small.png")
+    prompts = ScriptedPrompts(label_source="import",
+                              paths=[str(tmp_path / "small.png"), str(labels_path)])
+    win = make_window(qtbot, tmp_path, prompts, parser="segformer-b0-ade")  # offline in tests
+    try:
+        for _ in range(2):  # a label map of the wrong size, then the photo's own
+            assert win.files.open_photo(str(photo_path))
+            qtbot.waitUntil(lambda: not win.session.layout_pending, timeout=30000)
+            qtbot.waitUntil(lambda: "Import label map" in prompts.asked, timeout=30000)
+        assert prompts.errors and "5×5" in prompts.errors[0]
+        doc = win.session.document
+        np.testing.assert_array_equal(doc.original_labels, labels)
+        assert not win.session.labelling
+    finally:
+        win.worker.shutdown()
+
+
 def test_import_label_map_is_undoable(window, sample, tmp_path):
     photo_path, labels_path, _photo, labels = sample
     window.files.open_photo(str(photo_path), str(labels_path))

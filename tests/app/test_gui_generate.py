@@ -87,6 +87,44 @@ def test_inspector_shows_keys_of_a_pixel(window, qtbot):
     assert window.canvas.mode is ViewMode.RESULT or window.canvas.mode is ViewMode.WARPED
 
 
+def test_inspector_maps_keys_with_the_working_size_the_result_was_made_with(window, qtbot):
+    """Changing Settings › Working resolution after generating must not change where the
+    inspector puts the keys: they were found at the result's working size."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(5)
+    photo = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    labels = np.full((120, 160), SKY, np.uint8)
+    labels[60:] = GRASS
+    doc = EditDocument(photo, labels)
+    doc.paint_stroke([(80, 52)], size=9, class_id=GRASS)  # a small edit: the crop is not all
+    window.session.set_document(doc)
+    with qtbot.waitSignal(window.generation.resultReady, timeout=60000) as blocker:
+        window.generation.generate()
+    result = blocker.args[0]
+    assert result.sources[1] == "photo (whole)"
+    window.apply_settings(replace(window.settings, working_size=512))
+    assert doc.result_is_current
+    # The whole 160×120 photo was warped from at 64×48: 0.4 working px per full px.
+    win = result.window
+    sx, sy = win.work_w / win.width, win.work_h / win.height
+    for y in range(win.y0, win.y1):
+        x = 80
+        wx = min(max(round((x - win.x0 + 0.5) * sx - 0.5), 0), win.work_w - 1)
+        wy = min(max(round((y - win.y0 + 0.5) * sy - 0.5), 0), win.work_h - 1)
+        whole = [(kx, ky) for s, ky, kx, _w in result.correspondence.keys_at(wy, wx) if s == 1]
+        if whole:
+            break
+    else:
+        pytest.fail("no key in the whole photo along column 80")
+    window.inspect_pixel(x, y)
+    shown = sorted((round(kx, 3), round(ky, 3)) for kx, ky, _w, s
+                   in window.canvas.overlays.inspection.keys if s == 1)
+    expected = sorted((round((kx + 0.5) / 0.4 - 0.5, 3), round((ky + 0.5) / 0.4 - 0.5, 3))
+                      for kx, ky in whole)
+    assert shown == expected
+
+
 def test_stale_result_is_dropped(window, qtbot, monkeypatch):
     release = threading.Event()
     real = generation.run_edit

@@ -74,6 +74,26 @@ def test_reference_is_an_extra_source():
     assert int(res.correspondence.keys[:, 0].max()) == len(res.sources) - 1
 
 
+def test_the_result_carries_each_sources_geometry():
+    """Keys of source i are pixels of ``source_windows[i]``'s working grid, so a reader maps
+    them back to full resolution without re-deriving how the engine sized each source."""
+    img, lab = _scene(3)                                  # 128×96
+    ref, ref_lab = _scene(11, (150, 200))
+    edited = lab.copy()
+    edited[10:30, 10:50] = ref_lab[75, 100]
+    res = LayoutEditor(FAST).edit(img, edited, lab, references=[Reference(ref, ref_lab)])
+    assert res.sources == ["photo (crop)", "photo (whole)", "reference 1"]
+    crop, whole, reference = res.source_windows
+    assert crop == res.window
+    assert (whole.y0, whole.y1, whole.x0, whole.x1, whole.work_h, whole.work_w) == \
+        (0, 96, 0, 128, 72, 96)
+    assert (reference.y1, reference.x1, reference.work_h, reference.work_w) == (150, 200, 72, 96)
+    keys = res.correspondence.keys.permute(1, 0, 2, 3).reshape(3, -1)
+    for i, win in enumerate(res.source_windows):
+        ys, xs = keys[1][keys[0] == i], keys[2][keys[0] == i]
+        assert ys.numel() and int(ys.max()) < win.work_h and int(xs.max()) < win.work_w
+
+
 def test_cancel_and_bad_input():
     img, lab = _scene()
     edited = lab.copy()
