@@ -88,15 +88,41 @@ def load_models(settings: EditorSettings) -> EngineModels:
     return EngineModels.from_checkpoint(settings.checkpoint.strip(), device=device)
 
 
+class SourceSide:
+    """The engine's per-photo cache (:class:`inference.cache.SourceCache`) for one session:
+    made on the worker thread at the first generate (the engine loads torch then, not at
+    start-up), dropped when another photo is opened. Dropping only lets go of the reference,
+    so an edit still running keeps the cache it started with."""
+
+    def __init__(self) -> None:
+        self._cache = None
+
+    def get(self):
+        if self._cache is None:
+            from inference.cache import SourceCache
+
+            self._cache = SourceCache()
+        return self._cache
+
+    def drop(self) -> None:
+        self._cache = None
+
+    @property
+    def held(self):
+        return self._cache
+
+
 def run_edit(snapshot: EditSnapshot, settings: EditorSettings, models: ModelCache,
-             progress: ProgressFn, cancel: CancelToken) -> EditResult:
+             progress: ProgressFn, cancel: CancelToken, sources: SourceSide | None = None,
+             preview: Callable[[np.ndarray, str], None] | None = None) -> EditResult:
     """The job body (worker thread)."""
     from inference.pipeline.editor import LayoutEditor
 
-    editor = LayoutEditor(settings.edit_settings(), models.get(settings))
+    editor = LayoutEditor(settings.edit_settings(), models.get(settings),
+                          cache=None if sources is None else sources.get())
     return editor.edit(snapshot.photo, snapshot.edited, snapshot.labels, snapshot.user_mask,
                        references=list(snapshot.references), progress=progress, cancel=cancel,
-                       objects=snapshot.objects)
+                       objects=snapshot.objects, preview=preview)
 
 
 class GenerateController(QObject):
@@ -107,6 +133,11 @@ class GenerateController(QObject):
     resultReady = Signal(object)  # EditResult, as the document stores it (``last_result.edit``)
     resultDropped = Signal(str)  # why
     failed = Signal(str)
+    # (whole photo RGB uint8, stage): the edit so far, for the current revision only; the
+    # result replaces it (``previewCleared`` when there will be none: dropped, failed, cancelled)
+    previewReady = Signal(object, str)
+    previewCleared = Signal()
+    _previewed = Signal(object, object, str)  # job, image, stage: emitted on the worker thread
 
     def __init__(self, session: EditorSession, worker: EngineWorker,
                  settings: Callable[[], EditorSettings],
@@ -116,9 +147,12 @@ class GenerateController(QObject):
         self._worker = worker
         self._settings = settings
         self._models = ModelCache()
+        self.sources = SourceSide()
+        self._preview_shown = False
         self._auto = QTimer(self)
         self._auto.setSingleShot(True)
         self._auto.timeout.connect(self.generate)
+        self._previewed.connect(self._on_preview)   # queued: delivered on the GUI thread
         worker.jobProgress.connect(self._on_progress)
         worker.jobFinished.connect(self._on_finished)
         worker.jobFailed.connect(self._on_failed)
@@ -149,9 +183,16 @@ class GenerateController(QObject):
         self._worker.cancel(GENERATE)  # only the newest request matters
         snapshot = EditSnapshot.of(doc)
         settings = self._settings()
-        models = self._models
-        job = Job(GENERATE, lambda p, c: run_edit(snapshot, settings, models, p, c),
+        models, sources = self._models, self.sources
+        made: list[Job] = []
+
+        def preview(image: np.ndarray, stage: str) -> None:
+            self._previewed.emit(made[0], image, stage)
+
+        job = Job(GENERATE, lambda p, c: run_edit(snapshot, settings, models, p, c, sources,
+                                                  preview),
                   context=GenerateRequest(doc, snapshot.revision))
+        made.append(job)
         self._worker.submit(job)
         self.busyChanged.emit(True)
         return job
@@ -174,14 +215,34 @@ class GenerateController(QObject):
     # ---------------------------------------------------------------- signals
     def _on_document_changed(self, event: DocumentEvent) -> None:
         doc = self._session.document
-        if event.layer in _EDIT_LAYERS and doc is not None and not doc.stroke_active:
-            self.schedule_auto()
+        if event.layer in _EDIT_LAYERS:
+            self._clear_preview()    # it shows an older revision now
+            if doc is not None and not doc.stroke_active:
+                self.schedule_auto()
 
     def _on_document_replaced(self, _doc: object) -> None:
         self.cancel()
+        self.sources.drop()          # another photo: its source side is another
+        self._clear_preview()
+
+    def _clear_preview(self) -> None:
+        if self._preview_shown:
+            self._preview_shown = False
+            self.previewCleared.emit()
 
     def _mine(self, job: Job) -> bool:
         return job.kind == GENERATE
+
+    def _current(self, job: Job) -> bool:
+        doc = self._session.document
+        request: GenerateRequest = job.context
+        return (doc is not None and request.document is doc and request.revision == doc.revision
+                and not job.token.cancelled)
+
+    def _on_preview(self, job: Job, image: object, stage: str) -> None:
+        if self._current(job):
+            self._preview_shown = True
+            self.previewReady.emit(image, stage)
 
     def _on_progress(self, job: Job, done: int, total: int) -> None:
         if self._mine(job):
@@ -197,13 +258,17 @@ class GenerateController(QObject):
         doc = self._session.document
         request: GenerateRequest = job.context
         revision = request.revision
+        self._preview_shown = False   # the result replaces it, or nothing will
         if doc is None or request.document is not doc:
+            self.previewCleared.emit()
             self.resultDropped.emit("the document was closed or replaced")
         elif revision != doc.revision or job.token.cancelled:
+            self.previewCleared.emit()
             self.resultDropped.emit(
                 f"stale result dropped (made from revision {revision}, the document is at "
                 f"{doc.revision})")
         elif not hasattr(value, "image") or not hasattr(value, "warped"):
+            self.previewCleared.emit()
             self.failed.emit(f"internal error: the engine returned {type(value).__name__}")
         else:
             doc.set_result(value, revision)
@@ -212,9 +277,12 @@ class GenerateController(QObject):
 
     def _on_failed(self, job: Job, message: str, _user_error: bool) -> None:
         if self._mine(job):
+            self._clear_preview()
             self.failed.emit(message)
             self._finish()
 
     def _on_cancelled(self, job: Job) -> None:
         if self._mine(job):
+            if not self.busy:        # a newer generate keeps the preview it will replace
+                self._clear_preview()
             self._finish()

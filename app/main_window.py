@@ -152,6 +152,8 @@ class MainWindow(QMainWindow):
         self.generation.progress.connect(lambda d, t: self.status.show_progress(d, t, "Generating"))
         self.generation.busyChanged.connect(self._busy_changed)
         self.generation.resultReady.connect(self._result_ready)
+        self.generation.previewReady.connect(self._preview_ready)
+        self.generation.previewCleared.connect(self._preview_cleared)
         self.generation.resultDropped.connect(lambda m: self.status.showMessage(m, 6000))
         self.generation.failed.connect(lambda m: self.prompts.error("Generate failed", m))
         self.worker.jobStarted.connect(self._job_started)
@@ -317,8 +319,21 @@ class MainWindow(QMainWindow):
         self.acts.generate.setText("Generating…" if busy else "&Generate")
         self._refresh()
 
+    def _preview_ready(self, image, stage: str) -> None:
+        """The edit so far (the warp, then each coarse level): shown where the result will be."""
+        self.canvas.renderer.set_preview(image)
+        if self.canvas.mode is ViewMode.EDIT:
+            self.set_view_mode(ViewMode.RESULT)
+        self.canvas.update()
+        self.status.showMessage(f"Preview ({stage}) — refining…", 4000)
+
+    def _preview_cleared(self) -> None:
+        self.canvas.renderer.set_preview(None)
+        self.canvas.update()
+
     def _result_ready(self, result: EditResult) -> None:
         # The canvas draws the result and its warp from the document (Layer.RESULT).
+        self.canvas.renderer.set_preview(None)
         self.inspector.show_result(result)
         if self.canvas.mode is ViewMode.EDIT:
             self.set_view_mode(ViewMode.RESULT)

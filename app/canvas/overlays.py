@@ -87,7 +87,7 @@ class OverlayPainter:
             self._paint_paste(painter)
         if self.inspection is not None:
             self._paint_inspection(painter)
-        if view.mode.value == "compare" and view.renderer.has(ViewLayer.RESULT):
+        if view.mode.value == "compare" and view.renderer.has(view.renderer.result_layer()):
             self._paint_split(painter)
         if editing:
             self._paint_brush(painter)
@@ -100,6 +100,8 @@ class OverlayPainter:
             if view.session.labelling:
                 return "LABELLING THE PHOTO  ·  its own layout, not an edit  ·  F3: edit the layout"
             return None
+        if view.renderer.has(ViewLayer.PREVIEW):
+            return "PREVIEW  ·  refining…  ·  Ctrl+. cancels"
         if doc.last_result is not None and not doc.result_is_current:
             return "STALE RESULT  ·  the layout changed after it was generated  ·  Ctrl+G"
         return None
@@ -123,7 +125,8 @@ class OverlayPainter:
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
 
     def _split_shown(self) -> bool:
-        return self.view.mode.value == "compare" and self.view.renderer.has(ViewLayer.RESULT)
+        return self.view.mode.value == "compare" and self.view.renderer.has(
+            self.view.renderer.result_layer())
 
     def _paint_selection(self, painter: QPainter, sel: ObjectSelection) -> None:
         view = self.view

@@ -28,6 +28,7 @@ class ViewLayer(str, Enum):
     REGIONS = "regions"
     RESULT = "result"
     WARPED = "warped"
+    PREVIEW = "preview"  # the edit so far while the engine runs (not the document's)
 
 
 def _qimage(buffer: np.ndarray) -> QImage:
@@ -65,6 +66,14 @@ class LayerRenderer:
         self._rebuild(ViewLayer.MASK)
         self._rebuild(ViewLayer.REGIONS)
         self._rebuild(ViewLayer.RESULT)
+
+    def set_preview(self, image: np.ndarray | None) -> None:
+        """Show ``image`` (whole photo, RGB uint8) where the result is shown, or stop."""
+        self._store(ViewLayer.PREVIEW, None if image is None else np.ascontiguousarray(image))
+
+    def result_layer(self) -> ViewLayer:
+        """What the result views draw: the preview while one is shown, else the result."""
+        return ViewLayer.PREVIEW if ViewLayer.PREVIEW in self._images else ViewLayer.RESULT
 
     def image(self, layer: ViewLayer) -> QImage | None:
         return self._images.get(layer)

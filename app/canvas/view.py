@@ -205,7 +205,7 @@ class CanvasView(QWidget):
             painter.setClipRect(clip)
         painter.setOpacity(opacity)
         smooth = self.zoom < 1.0 and layer in (ViewLayer.PHOTO, ViewLayer.RESULT,
-                                               ViewLayer.WARPED)
+                                               ViewLayer.WARPED, ViewLayer.PREVIEW)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
         painter.drawImage(self.image_rect_to_widget(box), image,
                           QRectF(box.x0, box.y0, box.width, box.height))
@@ -214,18 +214,19 @@ class CanvasView(QWidget):
     def base_layer(self) -> ViewLayer:
         if self.mode is ViewMode.WARPED and self.renderer.has(ViewLayer.WARPED):
             return ViewLayer.WARPED
-        if self.mode is ViewMode.RESULT and not self.before and self.renderer.has(
-                ViewLayer.RESULT):
-            return ViewLayer.RESULT
+        shown = self.renderer.result_layer()
+        if self.mode is ViewMode.RESULT and not self.before and self.renderer.has(shown):
+            return shown
         return ViewLayer.PHOTO
 
     def _paint_layers(self, painter: QPainter, box: BBox) -> None:
-        if self.mode is ViewMode.COMPARE and self.renderer.has(ViewLayer.RESULT):
+        shown = self.renderer.result_layer()
+        if self.mode is ViewMode.COMPARE and self.renderer.has(shown):
             x = self.split_x()
             left = QRectF(0, 0, x, self.height())
             right = QRectF(x, 0, self.width() - x, self.height())
             self._draw(painter, ViewLayer.PHOTO, box, clip=left)
-            self._draw(painter, ViewLayer.RESULT, box, clip=right)
+            self._draw(painter, shown, box, clip=right)
             return
         self._draw(painter, self.base_layer(), box)
         if self.mode is not ViewMode.EDIT:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -131,6 +132,39 @@ class _EditJob:
         self.photos.append(photo)
 
 
+PreviewFn = Callable[[np.ndarray, str], None]   # (whole photo RGB uint8, stage name)
+
+
+class _Run:
+    """One edit's reporting: progress as percent of the whole, cancel, stage timings, and the
+    previews the caller asked for."""
+
+    def __init__(self, progress: ProgressFn, cancel: CancelToken,
+                 preview: PreviewFn | None) -> None:
+        self.progress, self.cancel, self.preview = progress, cancel, preview
+        self.timings: dict[str, float] = {}
+        self.t0 = time.perf_counter()
+
+    def step(self, percent: int) -> None:
+        self.cancel.raise_if_cancelled()
+        self.progress(percent, 100)
+
+    def span(self, lo: int, hi: int) -> ProgressFn:
+        """A ``ProgressFn`` for a part of the edit that runs from ``lo`` to ``hi`` percent."""
+        return lambda d, n: self.progress(lo + (hi - lo) * d // max(n, 1), 100)
+
+    @contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        t = time.perf_counter()
+        yield
+        self.timings[name] = time.perf_counter() - t
+
+    def show(self, image: np.ndarray, stage: str) -> None:
+        if self.preview is not None:
+            self.cancel.raise_if_cancelled()
+            self.preview(image, stage)
+
+
 class LayoutEditor:
     """Runs edits. ``models`` carries the optional parser, learned features and generator."""
 
@@ -152,64 +186,47 @@ class LayoutEditor:
         progress: ProgressFn | None = None,
         cancel: CancelToken | None = None,
         objects: list[ObjectTransform] | tuple[ObjectTransform, ...] = (),
+        preview: PreviewFn | None = None,
     ) -> EditResult:
         """Edit ``image`` so it follows ``edited_labels``: validate -> mask -> prepare the crop
         and sources -> warp -> full resolution -> refine (generator, patch synthesis or colour
-        harmonisation) -> paste back. ``objects`` are moves the caller knows exactly."""
-        progress = progress or no_progress
-        cancel = cancel or CancelToken()
+        harmonisation) -> paste back. ``objects`` are moves the caller knows exactly;
+        ``preview(image, stage)`` receives whole photos with the edit as far as it got (the
+        warp, then each coarse synthesis level) while the edit runs."""
+        run = _Run(progress or no_progress, cancel or CancelToken(), preview)
         st = self.settings
-        timings: dict[str, float] = {}
-        t0 = time.perf_counter()
-        labels = self._validated(image, edited_labels, labels, user_mask, objects, timings)
+        labels = self._validated(image, edited_labels, labels, user_mask, objects, run.timings)
         mask = edit_mask(labels, edited_labels, user_mask, st.mask_dilation)
         if not mask.any():
             return EditResult(image=image.copy(), warped=image.copy(), mask=mask,
-                              path="unchanged", warp_backend=st.warp, timings=timings,
+                              path="unchanged", warp_backend=st.warp, timings=run.timings,
                               notes=["the edited layout equals the original: nothing to do"])
-        cancel.raise_if_cancelled()
-        progress(2, 100)
-
-        job = self._prepare(image, labels, edited_labels, mask, references)
-        timings["prepare"] = time.perf_counter() - t0 - timings.get("parse", 0.0)
-        progress(5, 100)
-
-        t = time.perf_counter()
-        corr, r_work, maps = self._warp(job, lambda d, n: progress(5 + 35 * d // max(n, 1), 100),
-                                        cancel)
-        timings["warp"] = time.perf_counter() - t
-        cancel.raise_if_cancelled()
-        progress(40, 100)
-
-        t = time.perf_counter()
+        run.step(2)
+        with run.timed("prepare"):
+            job = self._prepare(image, labels, edited_labels, mask, references)
+        run.step(5)
+        with run.timed("warp"):
+            corr, r_work, maps = self._warp(job, run.span(5, 40), run.cancel)
+        run.step(40)
+        with run.timed("full_resolution"):
+            r_full = self._full_resolution(job, corr, r_work)
         window = job.window
-        if window.scale < 1.0 and st.full_resolution:
-            r_full = resample_full_resolution(corr, job.full_sources, job.scales,
-                                              (window.height, window.width))
-        else:
-            r_full = window.from_work(r_work)
-        timings["full_resolution"] = time.perf_counter() - t
-        x0_crop = window.cut(image).astype(np.float32) / 255.0
-        xwarp_crop = np.where(window.cut(mask)[..., None], r_full, x0_crop)   # Eq. 7
-        cancel.raise_if_cancelled()
-        progress(45, 100)
-
-        t = time.perf_counter()
-        path, y_crop = self._refine(job, image, labels, edited_labels, mask, objects, corr,
-                                    r_work, r_full, maps, timings,
-                                    lambda d, n: progress(45 + 50 * d // max(n, 1), 100),
-                                    cancel)
-        timings["refine"] = time.perf_counter() - t
-        progress(95, 100)
-
-        out = paste_back(image, window, _to_uint8(y_crop), mask)            # Eq. 6
+        xwarp_crop = np.where(window.cut(mask)[..., None], r_full,               # Eq. 7
+                              window.cut(image).astype(np.float32) / 255.0)
         warped = paste_back(image, window, _to_uint8(xwarp_crop), mask)
-        timings["total"] = time.perf_counter() - t0
-        progress(100, 100)
+        run.show(warped, "warp")
+        run.step(45)
+        with run.timed("refine"):
+            path, y_crop = self._refine(job, image, labels, edited_labels, mask, objects, corr,
+                                        r_work, r_full, maps, run)
+        run.step(95)
+        out = paste_back(image, window, _to_uint8(y_crop), mask)            # Eq. 6
+        run.timings["total"] = time.perf_counter() - run.t0
+        run.step(100)
         notes = [f"{job.moved} object(s) moved with their own pixels"] if job.moved else []
         return EditResult(image=out, warped=warped, mask=mask, path=path, warp_backend=st.warp,
                           window=window, correspondence=corr, sources=job.names,
-                          source_windows=job.windows, timings=timings, notes=notes)
+                          source_windows=job.windows, timings=run.timings, notes=notes)
 
     # ------------------------------------------------------------------ steps
     def _validated(self, image, edited_labels, labels, user_mask, objects, timings):
@@ -311,8 +328,18 @@ class LayoutEditor:
         r_work = result.warped.detach().float().cpu().permute(1, 2, 0).numpy()
         return corr, r_work, maps
 
+    def _full_resolution(self, job: _EditJob, corr: Correspondence,
+                         r_work: np.ndarray) -> np.ndarray:
+        """The warp at the crop's full resolution: every source's full-resolution pixels
+        sampled through the correspondence, or the working-size warp resized."""
+        window = job.window
+        if window.scale < 1.0 and self.settings.full_resolution:
+            return resample_full_resolution(corr, job.full_sources, job.scales,
+                                            (window.height, window.width))
+        return window.from_work(r_work)
+
     def _refine(self, job, image, labels, edited_labels, mask, objects, corr, r_work, r_full,
-                maps, timings, progress, cancel) -> tuple[Path_, np.ndarray]:
+                maps, run: _Run) -> tuple[Path_, np.ndarray]:
         """The crop at full resolution after the generator, the patch synthesis or the colour
         harmonisation of the warp."""
         st = self.settings
@@ -330,18 +357,32 @@ class LayoutEditor:
             x0_crop = window.cut(image).astype(np.float32) / 255.0
             return "harmonize", harmonize(r_full, x0_crop, window.cut(mask),
                                           window.cut(edited_labels), window.cut(labels))
+        return "synthesis", self._synthesize(job, image, labels, edited_labels, mask, objects,
+                                             corr, r_full, maps, run)
+
+    def _synthesize(self, job, image, labels, edited_labels, mask, objects, corr, r_full, maps,
+                    run: _Run) -> np.ndarray:
+        """Moved objects pasted with their own pixels, the rest of the hole synthesised from
+        the photo and references (the no-checkpoint default)."""
+        st = self.settings
+        window = job.window
         moved = list(objects)
         if not moved and st.infer_objects and not st.reconstruction:
             moved = infer_object_transforms(labels, edited_labels, mask, st.object_min_iou)
         known, fixed = paste_objects(image, labels, edited_labels, moved,
                                      mask if st.reconstruction else None)
+
+        def level_preview(crop: np.ndarray, stage: str) -> None:
+            run.show(paste_back(image, window, _to_uint8(crop), mask), stage)
+
         y_crop, syn_t = synthesize_crop(
             window, known, mask & ~fixed, edited_labels, job.photos, maps, corr,
             dataclasses.replace(st.synthesis, seed=st.seed), st.resolved_device(),
-            progress=progress, cancel=cancel, initial=r_full, cache=self.cache)
-        timings.update({f"synthesis {k}": v for k, v in syn_t.items()})
+            progress=run.span(45, 95), cancel=run.cancel, initial=r_full, cache=self.cache,
+            preview=level_preview if run.preview is not None else None)
+        run.timings.update({f"synthesis {k}": v for k, v in syn_t.items()})
         job.moved = len(moved)
-        return "synthesis", y_crop
+        return y_crop
 
     def _backend(self):
         st = self.settings

@@ -4,7 +4,7 @@ then the seam blend. Works on the crop at full resolution."""
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +26,7 @@ from inference.synthesis.completion import (
     SynthesisConfig,
     SynthesisTarget,
 )
-from inference.synthesis.levels import SynthesisSource
+from inference.synthesis.levels import SynthesisSource, resize_image
 
 
 @dataclass
@@ -88,6 +88,7 @@ def synthesize_crop(
     cancel: CancelToken | None = None,
     initial: np.ndarray | None = None,  # (h, w, 3) float: the warped crop
     cache: SourceCache | None = None,
+    preview: Callable[[np.ndarray, str], None] | None = None,   # (crop float (h, w, 3), stage)
 ) -> tuple[np.ndarray, dict[str, float]]:
     """The crop at full resolution, float ``(h, w, 3)`` in [0, 1], hole synthesised and blended.
 
@@ -139,8 +140,13 @@ def synthesize_crop(
     target = SynthesisTarget(known[cut], hole[cut], edited[cut], maps.target, crop,
                              initial if config.warp_start else None)
     corr = Correspondence(corr.keys[:0], corr.weights[:0], field)
+
+    def level_done(est: np.ndarray, stage: str) -> None:     # a coarse level, upsampled
+        up = resize_image(est, (window.height, window.width))
+        preview(np.where(hole_c[..., None], up, photo), stage)
+
     out = PatchSynthesis(config, device, cache).run(target, sources, corr, init_sizes, progress,
-                                             cancel)
+                                                    cancel, level_done if preview else None)
     image = out.image
     if config.low_sigma > 0:
         image = replace_low_frequencies(np.where(hole_c[..., None], image, photo), photo,

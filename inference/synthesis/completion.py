@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -206,8 +207,12 @@ class PatchSynthesis:
         init_sizes: list[tuple[int, int]],
         progress: ProgressFn | None = None,
         cancel: CancelToken | None = None,
+        level_done: Callable[[np.ndarray, str], None] | None = None,
     ) -> SynthesisOutput:
         """Complete ``target.hole`` from ``sources``.
+
+        ``level_done(estimate, stage)`` receives each level's estimate but the finest (``(h, w,
+        3)`` float at that level's size of the crop) as soon as it exists: a preview.
 
         ``init`` is the semantic warp's correspondence over the whole crop at its working
         resolution, its sources in the order of ``sources`` with working sizes ``init_sizes``.
@@ -267,7 +272,10 @@ class PatchSynthesis:
             if progress is not None:
                 progress(done, steps)
             prev = (fld, lvl.size, sizes, lvl.sources[0].size, lvl.origin)
-            timings[f"level {lvl.size[1]}x{lvl.size[0]}"] = time.perf_counter() - t0
+            stage = f"level {lvl.size[1]}x{lvl.size[0]}"
+            timings[stage] = time.perf_counter() - t0
+            if level_done is not None and not finest:
+                level_done(lvl.est.clamp(0.0, 1.0).permute(1, 2, 0).cpu().numpy(), stage)
         ring_np = (_dilate(lvl.hole, 2) & ~lvl.hole).cpu().numpy()
         guide = None
         if lvl.size == (h_full, w_full):

@@ -147,7 +147,7 @@ def test_stale_result_is_dropped(window, qtbot, monkeypatch):
 def test_cancel_stops_the_running_job(window, qtbot, monkeypatch):
     started = threading.Event()
 
-    def waits_for_cancel(snapshot, settings, models, progress, cancel):
+    def waits_for_cancel(snapshot, settings, models, progress, cancel, *_engine_session):
         started.set()
         for _ in range(3000):
             cancel.raise_if_cancelled()

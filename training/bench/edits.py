@@ -46,10 +46,12 @@ class EditRow:
     size: str                    # W×H of the photo
     mask_px: int
     device: str
-    total_s: float
+    total_s: float               # median of the repeats: a generate after the first (the GUI's)
     stages_s: dict[str, float]   # median seconds per stage (STAGES, then "rest")
     peak_mem_mb: float | None    # the process's peak resident set during a run (CUDA: allocated)
     path: str
+    first_s: float = 0.0         # the first generate on the photo (nothing cached yet)
+    preview_s: float | None = None   # median time to the first preview (the warp)
 
     def as_json(self) -> dict:
         return asdict(self)
@@ -89,21 +91,29 @@ def folder_edits(root: str, count: int, size: int) -> list[EditCase]:
 
 
 def time_edit(case: EditCase, settings: EditSettings, repeats: int) -> EditRow:
-    """Median stage times of ``repeats`` runs (after a warm-up) and one run's peak memory."""
-    editor = LayoutEditor(settings)
+    """The first generate on the photo (nothing cached), then the median stage times of
+    ``repeats`` more with the same editor (the source side cached, as in the GUI), each with
+    the time to its first preview; the peak memory over all of them. One untimed edit with
+    another editor comes first, so lazy imports and first-call allocations do not count."""
+    previews: list[float] = []
 
-    def once():
+    def once(editor: LayoutEditor):
         t = time.perf_counter()
-        res = editor.edit(case.image, case.edited, case.labels, case.mask, objects=case.objects)
+        seen: list[float] = []
+        res = editor.edit(case.image, case.edited, case.labels, case.mask, objects=case.objects,
+                          preview=lambda _im, _st: seen.append(time.perf_counter() - t))
+        if seen:
+            previews.append(seen[0])
         return res, time.perf_counter() - t
 
-    once()                                                     # warm-up, not counted
+    once(LayoutEditor(settings))                               # warm-up, not counted
+    previews.clear()
+    editor = LayoutEditor(settings)
     device = torch.device(settings.resolved_device())
-    runs = []
     with PeakMemory(device) as pm:
-        runs.append(once())
-    for _ in range(repeats - 1):
-        runs.append(once())
+        _, first = once(editor)
+        previews.clear()
+        runs = [once(editor) for _ in range(repeats)]
     stages = {}
     for key in STAGES:
         stages[key] = statistics.median(r.timings.get(key, 0.0) for r, _ in runs)
@@ -114,19 +124,23 @@ def time_edit(case: EditCase, settings: EditSettings, repeats: int) -> EditRow:
     return EditRow(case.name, f"{w}×{h}", int(res.mask.sum()), device.type,
                    statistics.median(dt for _, dt in runs), stages,
                    None if pm.peak_total_bytes is None else pm.peak_total_bytes / 2**20,
-                   res.path)
+                   res.path, first, statistics.median(previews) if previews else None)
 
 
 def edits_table(rows: list[EditRow]) -> str:
-    head = ("| edit | photo | mask px | device | path | total (s) | prepare | warp "
-            "| full res | refine | rest | peak RSS (MB) |")
-    lines = [head, "|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    head = ("| edit | photo | mask px | device | path | first (s) | again (s) | preview (s) "
+            "| prepare | warp | full res | refine | rest | peak RSS (MB) |")
+    lines = [head, "|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         st = " | ".join(f"{r.stages_s[k]:.2f}" for k in (*STAGES, "rest"))
         mem = "–" if r.peak_mem_mb is None else f"{r.peak_mem_mb:.0f}"
+        pre = "–" if r.preview_s is None else f"{r.preview_s:.2f}"
         lines.append(f"| {r.case} | {r.size} | {r.mask_px} | {r.device} | {r.path} "
-                     f"| {r.total_s:.2f} | {st} | {mem} |")
+                     f"| {r.first_s:.2f} | {r.total_s:.2f} | {pre} | {st} | {mem} |")
     if len(rows) > 1:
-        lines.append(f"| median of {len(rows)} | | | | | "
-                     f"{statistics.median(r.total_s for r in rows):.2f} | | | | | | |")
+        med = statistics.median
+        pres = [r.preview_s for r in rows if r.preview_s is not None]
+        lines.append(f"| median of {len(rows)} | | | | | {med(r.first_s for r in rows):.2f} "
+                     f"| {med(r.total_s for r in rows):.2f} "
+                     f"| {med(pres) if pres else float('nan'):.2f} | | | | | | |")
     return "\n".join(lines)
