@@ -11,17 +11,16 @@ from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
-from inference.correspondence.base import FeatureProvider, WarpBackend
-from inference.correspondence.bilevel import BilevelBackend, BilevelConfig
-from inference.correspondence.dense import DenseBackend, DenseConfig
-from inference.correspondence.hrs import (
-    HRSBackend,
-    HRSConfig,
-    HRSMultiScaleBackend,
-    HRSMultiScaleConfig,
+from inference.correspondence.backends.bilevel import BilevelBackend, BilevelConfig
+from inference.correspondence.backends.dense import DenseBackend, DenseConfig
+from inference.correspondence.backends.hrs import HRSBackend, HRSConfig
+from inference.correspondence.backends.hrs_ms import HRSMultiScaleBackend, HRSMultiScaleConfig
+from inference.correspondence.backends.msca import MSCABackend, MSCABackendConfig
+from inference.correspondence.backends.patchmatch_gru import (
+    PatchMatchGRUBackend,
+    PatchMatchGRUConfig,
 )
-from inference.correspondence.msca import MSCABackend, MSCABackendConfig
-from inference.correspondence.patchmatch_gru import PatchMatchGRUBackend, PatchMatchGRUConfig
+from inference.correspondence.base import FeatureProvider, WarpBackend
 from inference.errors import BadInputError
 
 BackendFactory = Callable[..., WarpBackend]   # (config, features) -> backend

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from inference.correspondence.base import channel_normalize
+from inference.networks.normalize import channel_normalize
 
 RGBImage = np.ndarray     # (H, W, 3) uint8
 LabelMap = np.ndarray     # (H, W) uint8 / int

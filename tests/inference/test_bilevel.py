@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from inference.correspondence import create_backend
+from inference.correspondence.backends.bilevel import BilevelBackend, BilevelConfig, to_blocks
 from inference.correspondence.base import WarpRequest, WarpSource
-from inference.correspondence.bilevel import BilevelBackend, BilevelConfig, to_blocks
 from tests.inference.baseline_helpers import (
     PatchColourFeatures,
     identity_request,

@@ -6,11 +6,12 @@ import pytest
 import torch
 
 from inference.correspondence import BACKENDS, create_backend
+from inference.correspondence.backends.hrs import HRSBackend, HRSConfig
+from inference.correspondence.backends.hrs_ms import HRSMultiScaleBackend
 from inference.correspondence.base import FeatureMaps, WarpRequest, WarpSource
-from inference.correspondence.hrs import HRSBackend, HRSConfig, HRSMultiScaleBackend
-from inference.correspondence.toyscenes import make_pair, psnr
 from inference.errors import BadInputError, CancelledError
 from inference.progress import CancelToken
+from training.bench.toyscenes import make_pair, psnr
 
 
 def _identity_request(size: int = 32, seed: int = 0) -> WarpRequest:

@@ -1,69 +1,32 @@
-"""HRS-Att warp backends: ``hrs`` (paper 000, section 3.2) and ``hrs-ms`` (coarse-to-fine).
+"""``hrs-ms``: HRS-Att coarse-to-fine.
 
-``hrs``: key index sampling at the full working resolution (:mod:`.sampling`) then sparse
-attentive warping (:mod:`.sparse_warp`). ``hrs-ms`` is the paper's stated future work ("a
-multi-scale correspondence finding design that propagates correspondence from initialized
-correspondence at a lower resolution"): solve at 1/4 resolution with the full schedule, upsample
-the particles ×4 keeping each fine query's sub-cell displacement, then refine at full resolution
-with a few iterations in a small window. The coarse solve costs 1/16 of a full-resolution one.
-
-Both compute on ``config.device`` and return tensors there (the caller moves them if needed).
+Paper 000's stated future work ("a multi-scale correspondence finding design that propagates
+correspondence from initialized correspondence at a lower resolution"): solve at 1/4 resolution
+with the full schedule, upsample the particles ×4 keeping each fine query's sub-cell
+displacement, then refine at full resolution with a few iterations in a small window. The coarse
+solve costs 1/16 of a full-resolution one. The rest is ``hrs``'s
+(:class:`~inference.correspondence.backends.hrs.SparseAttentionBackend`).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import time
-from dataclasses import dataclass, fields
-from typing import Literal
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from inference.correspondence.atlas import (
     SourceAtlas,
-    check_request,
     coarse_size,
     downsample_source,
     sample_labels,
 )
-from inference.correspondence.base import (
-    FeatureMaps,
-    FeatureProvider,
-    WarpRequest,
-    WarpResult,
-    channel_normalize,
-)
-from inference.correspondence.features import SemanticFeatures
+from inference.correspondence.backends.hrs import Propagate, SparseAttentionBackend
+from inference.correspondence.base import FeatureProvider
 from inference.correspondence.sampling import KeyIndexSampler, SamplerConfig
-from inference.correspondence.sparse_warp import DEFAULT_GAMMA, sparse_attentive_warp
+from inference.correspondence.sparse_warp import DEFAULT_GAMMA
 from inference.errors import BadInputError
-from inference.progress import CancelToken, ProgressFn
-
-Propagate = Literal["pools", "particles"]
-
-
-@dataclass(frozen=True)
-class HRSConfig:
-    """``hrs`` settings; the sampler fields mirror :class:`SamplerConfig`."""
-
-    iterations: int = 15            # N
-    particles: int = 2              # M
-    samples: int = 2                # k
-    window_init: float = 0.5        # fraction of the atlas long side
-    window_decay: float = 0.7
-    window_min: float = 1.0
-    extra_rounds: int = 1
-    propagate: Propagate = "pools"  # "pools" (paper) or "particles" (see SamplerConfig)
-    class_penalty: float = 10.0
-    gamma: float = DEFAULT_GAMMA
-    chunk_size: int | None = None   # queries per band; None: 8192 on CPU, 2**20 on CUDA
-    seed: int | None = None         # None: use the request's seed
-    device: str = "cpu"
-
-    def sampler(self) -> SamplerConfig:
-        names = {f.name for f in fields(SamplerConfig)}
-        return SamplerConfig(**{k: getattr(self, k) for k in names if hasattr(self, k)})
+from inference.networks.normalize import channel_normalize
 
 
 @dataclass(frozen=True)
@@ -104,88 +67,7 @@ class HRSMultiScaleConfig:
             propagate=self.fine_propagate)
 
 
-class _SparseBackendBase:
-    """Shared plumbing: features, validation, device, atlas, warp, correspondence."""
-
-    name = ""
-
-    def __init__(self, config, features: FeatureProvider | None) -> None:
-        self.device = torch.device(config.device)
-        if config.chunk_size is None:
-            # CPU: bands whose gathers stay in cache; GPU: few bands, few kernel launches.
-            chunk = 2**20 if self.device.type == "cuda" else 8192
-            config = dataclasses.replace(config, chunk_size=chunk)
-        self.config = config
-        self.features = features if features is not None else SemanticFeatures()
-
-    def warp(
-        self,
-        request: WarpRequest,
-        progress: ProgressFn | None = None,
-        cancel: CancelToken | None = None,
-    ) -> WarpResult:
-        check_request(request)
-        t0 = time.perf_counter()
-        maps = self.features(request)
-        timings = {"features": time.perf_counter() - t0}
-        return self.warp_with_features(request, maps, progress, cancel, timings)
-
-    def warp_with_features(
-        self,
-        request: WarpRequest,
-        maps: FeatureMaps,
-        progress: ProgressFn | None = None,
-        cancel: CancelToken | None = None,
-        timings: dict[str, float] | None = None,
-    ) -> WarpResult:
-        """Warp with precomputed features (learned ones, or cached across calls)."""
-        check_request(request)
-        _check_maps(request, maps)
-        timings = dict(timings or {})
-        dev = self.device
-        with torch.no_grad():
-            t0 = time.perf_counter()
-            atlas = SourceAtlas.build(request.sources, dev)
-            ux = atlas.pack([f.to(dev, torch.float32) for f in maps.sources])   # (C, Ha, Wa)
-            uc = maps.target.to(dev, torch.float32)                             # (C, H, W)
-            tl = request.target_labels.to(dev, torch.int64)                     # (H, W)
-            gen = torch.Generator(device=dev)
-            gen.manual_seed(self.config.seed if self.config.seed is not None else request.seed)
-            keys = self._sample(request, atlas, ux, uc, tl, gen, progress, cancel)
-            _sync(dev)
-            timings["sampling"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            out = sparse_attentive_warp(
-                uc[None], ux[None], atlas.image[None], keys[None], gamma=self.config.gamma,
-                target_classes=tl[None], source_classes=atlas.key_class[None],
-                class_penalty=self.config.class_penalty, chunk_size=self.config.chunk_size)
-            corr = atlas.correspondence(keys, out.weights[0])
-            _sync(dev)
-            timings["warp"] = time.perf_counter() - t0
-        h, w = tl.shape
-        return WarpResult(warped=out.warped[0].clamp_(0.0, 1.0), correspondence=corr,
-                          backend=self.name, corr_resolution=(int(h), int(w)), timings=timings)
-
-    def _sample(self, request, atlas, ux, uc, tl, gen, progress, cancel) -> torch.Tensor:
-        raise NotImplementedError
-
-
-class HRSBackend(_SparseBackendBase):
-    """``hrs``: paper 000's HRS-Att at the full working resolution."""
-
-    name = "hrs"
-
-    def __init__(self, config: HRSConfig | None = None,
-                 features: FeatureProvider | None = None) -> None:
-        super().__init__(config or HRSConfig(), features)
-        self.sampler = KeyIndexSampler(self.config.sampler())
-
-    def _sample(self, request, atlas, ux, uc, tl, gen, progress, cancel) -> torch.Tensor:
-        return self.sampler.sample(uc, tl, ux, atlas.key_class, gen,
-                                   progress=progress, cancel=cancel).keys
-
-
-class HRSMultiScaleBackend(_SparseBackendBase):
+class HRSMultiScaleBackend(SparseAttentionBackend):
     """``hrs-ms``: solve at 1/4, upsample particles, refine at full resolution."""
 
     name = "hrs-ms"
@@ -269,21 +151,3 @@ class HRSMultiScaleBackend(_SparseBackendBase):
             flat = torch.where(bad, (ry * atlas.width + rx).permute(2, 0, 1), flat)
         y = torch.div(flat, atlas.width, rounding_mode="floor")
         return torch.stack([y, flat - y * atlas.width], dim=1)               # (M, 2, H, W)
-
-
-def _check_maps(request: WarpRequest, maps: FeatureMaps) -> None:
-    h, w = request.target_labels.shape
-    if maps.target.dim() != 3 or tuple(maps.target.shape[1:]) != (h, w):
-        raise BadInputError(f"target features {tuple(maps.target.shape)} do not match {(h, w)}")
-    if len(maps.sources) != len(request.sources):
-        raise BadInputError(
-            f"{len(maps.sources)} source feature maps for {len(request.sources)} sources")
-    for i, (f, s) in enumerate(zip(maps.sources, request.sources)):
-        if tuple(f.shape) != (maps.target.shape[0], *s.labels.shape):
-            raise BadInputError(f"source {i} features {tuple(f.shape)} do not match its labels "
-                                f"{tuple(s.labels.shape)} / {maps.target.shape[0]} channels")
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)

@@ -10,7 +10,7 @@ photo itself:
   that fall outside it have no true match and are left out of the score);
 * ``scale``     -- the source is a wider crop (zoom out by 0.75..0.9) resized to the output size.
 
-This module only serves measurement (tests, profiling, the bench); the engine never uses it.
+This module only serves measurement (tests and the bench); the engine never uses it.
 """
 
 from __future__ import annotations
