@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from inference.correspondence import create_backend
+from inference.correspondence import create_backend, sampler_backends, takes_sampler
 from inference.correspondence.base import (
     Correspondence,
     FeatureFrame,
@@ -317,13 +317,14 @@ class LayoutEditor:
     def _backend(self):
         st = self.settings
         config: dict = {"device": st.resolved_device()}
-        if st.warp in ("hrs", "hrs-ms"):
+        if takes_sampler(st.warp):
             if st.iterations is not None:
                 config["iterations"] = st.iterations
             if st.particles is not None:
                 config["particles"] = st.particles
         elif st.iterations is not None or st.particles is not None:
-            raise BadInputError(f"iterations/particles apply to hrs and hrs-ms, not {st.warp!r}")
+            raise BadInputError(f"iterations/particles apply to "
+                                f"{' and '.join(sampler_backends())}, not {st.warp!r}")
         features = self.models.features(st.runtime, config["device"])
         return create_backend(st.warp, features=features, **config)
 

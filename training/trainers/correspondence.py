@@ -26,6 +26,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from inference.correspondence.sampling import KeyIndexSampler
 from inference.networks.correspondence_net import CorrespondenceNet, CorrespondenceNetConfig
 from training.configs import config_dict, config_from_dict, correspondence_preset
 from training.data.datasets import CorrespondencePairs, DataConfig
@@ -97,7 +98,7 @@ class StageAModel(nn.Module):
         self.config = config
         self.net = CorrespondenceNet(config.network)
         self.aux = AuxSPADEGenerator(config.aux)
-        self.sampler = config.warp.sampler()
+        self.sampler = KeyIndexSampler(config.warp.sampler)
 
     def forward(self, batch: dict[str, torch.Tensor], generator: torch.Generator
                 ) -> dict[str, torch.Tensor]:

@@ -23,6 +23,7 @@ import torch
 
 from inference.checkpoint import load_checkpoint
 from inference.commands.validation import int_in
+from inference.correspondence.sampling import KeyIndexSampler
 from inference.errors import BadInputError
 from inference.networks.correspondence_net import CorrespondenceNet, CorrespondenceNetConfig
 from inference.networks.generator import GeneratorConfig, ManipulationGenerator
@@ -137,7 +138,7 @@ def train_generator(config: StageBConfig, data: str | Path, correspondence: str 
     dataset = ManipulationSamples(data, config.data, seed=run.seed)
     vgg, vgg_info = load_vgg19(run.vgg)
     vgg = vgg.to(rt.device)
-    sampler = config.warp.sampler()
+    sampler = KeyIndexSampler(config.warp.sampler)
     loader = make_loader(dataset, run.batch_size, run.seed, start, rt.rank, rt.world,
                          config.data.workers, config.data.pin_memory, config.data.prefetch)
     d_ddp = wrap_ddp(disc, rt)

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass, fields
-from typing import Literal
+from dataclasses import dataclass, field
 
 import torch
 
@@ -25,35 +24,22 @@ from inference.correspondence.base import (
     WarpResult,
 )
 from inference.correspondence.features import SemanticFeatures
-from inference.correspondence.sampling import KeyIndexSampler, SamplerConfig
+from inference.correspondence.sampling import KeyIndexSampler, SamplerConfig, default_chunk_size
 from inference.correspondence.sparse_warp import DEFAULT_GAMMA, sparse_attentive_warp
 from inference.errors import BadInputError
 from inference.progress import CancelToken, ProgressFn
 
-Propagate = Literal["pools", "particles"]
-
 
 @dataclass(frozen=True)
 class HRSConfig:
-    """``hrs`` settings; the sampler fields mirror :class:`SamplerConfig`."""
+    """``hrs`` settings. ``sampler.chunk_size`` also bands the attentive warp; None (the
+    default) picks it by device (:func:`~inference.correspondence.sampling.default_chunk_size`).
+    """
 
-    iterations: int = 15            # N
-    particles: int = 2              # M
-    samples: int = 2                # k
-    window_init: float = 0.5        # fraction of the atlas long side
-    window_decay: float = 0.7
-    window_min: float = 1.0
-    extra_rounds: int = 1
-    propagate: Propagate = "pools"  # "pools" (paper) or "particles" (see SamplerConfig)
-    class_penalty: float = 10.0
+    sampler: SamplerConfig = field(default_factory=lambda: SamplerConfig(chunk_size=None))
     gamma: float = DEFAULT_GAMMA
-    chunk_size: int | None = None   # queries per band; None: 8192 on CPU, 2**20 on CUDA
     seed: int | None = None         # None: use the request's seed
     device: str = "cpu"
-
-    def sampler(self) -> SamplerConfig:
-        names = {f.name for f in fields(SamplerConfig)}
-        return SamplerConfig(**{k: getattr(self, k) for k in names if hasattr(self, k)})
 
 
 class SparseAttentionBackend:
@@ -63,10 +49,10 @@ class SparseAttentionBackend:
 
     def __init__(self, config, features: FeatureProvider | None) -> None:
         self.device = torch.device(config.device)
-        if config.chunk_size is None:
-            # CPU: bands whose gathers stay in cache; GPU: few bands, few kernel launches.
-            chunk = 2**20 if self.device.type == "cuda" else 8192
-            config = dataclasses.replace(config, chunk_size=chunk)
+        if config.sampler.chunk_size is None:
+            chunk = default_chunk_size(self.device)
+            config = dataclasses.replace(
+                config, sampler=dataclasses.replace(config.sampler, chunk_size=chunk))
         self.config = config
         self.features = features if features is not None else SemanticFeatures()
 
@@ -110,7 +96,8 @@ class SparseAttentionBackend:
             out = sparse_attentive_warp(
                 uc[None], ux[None], atlas.image[None], keys[None], gamma=self.config.gamma,
                 target_classes=tl[None], source_classes=atlas.key_class[None],
-                class_penalty=self.config.class_penalty, chunk_size=self.config.chunk_size)
+                class_penalty=self.config.sampler.class_penalty,
+                chunk_size=self.config.sampler.chunk_size)
             corr = atlas.correspondence(keys, out.weights[0])
             _sync(dev)
             timings["warp"] = time.perf_counter() - t0
@@ -130,7 +117,7 @@ class HRSBackend(SparseAttentionBackend):
     def __init__(self, config: HRSConfig | None = None,
                  features: FeatureProvider | None = None) -> None:
         super().__init__(config or HRSConfig(), features)
-        self.sampler = KeyIndexSampler(self.config.sampler())
+        self.sampler = KeyIndexSampler(self.config.sampler)
 
     def _sample(self, request, atlas, ux, uc, tl, gen, progress, cancel) -> torch.Tensor:
         return self.sampler.sample(uc, tl, ux, atlas.key_class, gen,
