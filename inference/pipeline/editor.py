@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from inference.arrays import LabelMap, Mask, RGBImage
 from inference.correspondence import create_backend, sampler_backends, takes_sampler
 from inference.correspondence.base import (
     Correspondence,
@@ -80,15 +81,15 @@ class EditSettings:
 class Reference:
     """A reference photo whose pixels the warp may use; labels are parsed when missing."""
 
-    image: np.ndarray                 # RGB uint8 (H, W, 3)
-    labels: np.ndarray | None = None  # LabelMap
+    image: RGBImage
+    labels: LabelMap | None = None
 
 
 @dataclass
 class EditResult:
-    image: np.ndarray                 # RGB uint8, same size as the input
-    warped: np.ndarray                # Eq. 7 composite at full resolution, RGB uint8
-    mask: np.ndarray                  # the edit mask used (bool, full resolution)
+    image: RGBImage                   # same size as the input
+    warped: RGBImage                  # Eq. 7 composite at full resolution
+    mask: Mask                        # the edit mask used (full resolution)
     path: Path_
     warp_backend: str
     window: CropWindow | None = None
@@ -129,10 +130,10 @@ class LayoutEditor:
 
     def edit(
         self,
-        image: np.ndarray,
-        edited_labels: np.ndarray,
-        labels: np.ndarray | None = None,
-        user_mask: np.ndarray | None = None,
+        image: RGBImage,
+        edited_labels: LabelMap,
+        labels: LabelMap | None = None,
+        user_mask: Mask | None = None,
         references: list[Reference] | tuple[Reference, ...] = (),
         progress: ProgressFn | None = None,
         cancel: CancelToken | None = None,
