@@ -11,10 +11,10 @@ from tests.inference.baseline_helpers import (
     PatchColourFeatures,
     identity_request,
     key_grid_exact,
-    psnr,
     texture,
     two_class_labels,
 )
+from training.evaluation.metrics import psnr
 
 
 def _backend(**cfg) -> BilevelBackend:

@@ -10,7 +10,8 @@ from inference.correspondence import create_backend
 from inference.correspondence.backends.dense import DenseBackend, DenseConfig, dense_memory_estimate
 from inference.correspondence.base import MemoryBudgetError, WarpRequest, WarpSource
 from inference.errors import BadInputError
-from training.bench.toyscenes import make_pair, psnr
+from training.bench.toyscenes import make_pair
+from training.evaluation.metrics import psnr
 
 
 def test_shapes_resolution_and_top_k_correspondence():

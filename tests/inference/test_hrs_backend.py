@@ -13,7 +13,8 @@ from inference.correspondence.sampling import SamplerConfig
 from inference.defaults import WARP_NAMES
 from inference.errors import BadInputError, CancelledError
 from inference.progress import CancelToken
-from training.bench.toyscenes import make_pair, psnr
+from training.bench.toyscenes import make_pair
+from training.evaluation.metrics import psnr
 
 
 def _identity_request(size: int = 32, seed: int = 0) -> WarpRequest:

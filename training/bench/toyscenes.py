@@ -124,13 +124,5 @@ def make_pair(seed: int, size: int, transform: str | None = None) -> ToyPair:
     return ToyPair(request, _chw(tgt_img), torch.from_numpy(valid), transform)
 
 
-def psnr(warped: torch.Tensor, target: torch.Tensor, valid: torch.Tensor | None = None) -> float:
-    """PSNR in dB of ``(3, H, W)`` images in [0, 1] over ``valid`` pixels."""
-    err = (warped.detach().cpu().float() - target.float()).pow(2).mean(0)
-    if valid is not None:
-        err = err[valid]
-    return float(10 * torch.log10(1.0 / err.mean().clamp_min(1e-12)))
-
-
 def _chw(img: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float()
