@@ -22,6 +22,7 @@ Conventions (one place, used by the whole project):
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import warnings
 from pathlib import Path
@@ -30,7 +31,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from inference.arrays import LabelMap, Mask, RGBImage
-from inference.atomic import atomic_write, atomic_write_bytes  # noqa: F401 (re-exported)
+from inference.atomic import atomic_write_bytes  # also re-exported: app writes through it
 from inference.errors import ImageError, LabelMapError
 from inference.labels import colorize, decolorize, validate_label_values
 
@@ -213,7 +214,13 @@ def _save_pil(img: Image.Image, path: Path, **params) -> None:
             f"cannot save {path}: unknown file type {path.suffix!r} "
             f"(use one of {', '.join(_SAVE_FORMATS)})"
         )
-    atomic_write(path, lambda fh: img.save(fh, format=fmt, **params))
+    # Encoded in memory first: the one atomic write path, and a failed encode touches no file.
+    buf = io.BytesIO()
+    try:
+        img.save(buf, format=fmt, **params)
+    except (OSError, ValueError) as exc:
+        raise ImageError(f"cannot save {path}: {fmt} encoding failed ({exc})") from None
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def save_image(path: str | os.PathLike, rgb: RGBImage, quality: int = 95) -> None:
