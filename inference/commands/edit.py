@@ -141,6 +141,6 @@ def run(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"note: {note}")
     timing = ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())
-    print(f"wrote {args.out} ({result.path} path, warp {result.warp_backend}"
+    print(f"wrote {args.out} ({result.route} route, warp {result.warp_backend}"
           f"{', ' + timing if timing else ''})")
     return 0

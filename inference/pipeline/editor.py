@@ -39,7 +39,9 @@ from inference.pipeline.synthesize import SourcePhoto, synthesis_invalid, synthe
 from inference.progress import CancelToken, ProgressFn, no_progress
 from inference.synthesis.completion import SynthesisConfig
 
-Path_ = Literal["unchanged", "synthesis", "harmonize", "generator"]
+# Which branch of the pipeline made the result: none (nothing changed), the no-checkpoint
+# refinements, or the generator.
+EditRoute = Literal["unchanged", "synthesis", "harmonize", "generator"]
 Refine = Literal["synthesis", "harmonize"]
 
 
@@ -90,7 +92,7 @@ class EditResult:
     image: RGBImage                   # same size as the input
     warped: RGBImage                  # Eq. 7 composite at full resolution
     mask: Mask                        # the edit mask used (full resolution)
-    path: Path_
+    route: EditRoute
     warp_backend: str
     window: CropWindow | None = None
     correspondence: Correspondence | None = None   # at the working resolution of the crop
@@ -151,7 +153,7 @@ class LayoutEditor:
         mask = edit_mask(labels, edited_labels, user_mask, st.mask_dilation)
         if not mask.any():
             return EditResult(image=image.copy(), warped=image.copy(), mask=mask,
-                              path="unchanged", warp_backend=st.warp, timings=timings,
+                              route="unchanged", warp_backend=st.warp, timings=timings,
                               notes=["the edited layout equals the original: nothing to do"])
         cancel.raise_if_cancelled()
         progress(2, 100)
@@ -181,7 +183,7 @@ class LayoutEditor:
         progress(45, 100)
 
         t = time.perf_counter()
-        path, y_crop = self._refine(job, image, labels, edited_labels, mask, objects, corr,
+        route, y_crop = self._refine(job, image, labels, edited_labels, mask, objects, corr,
                                     r_work, r_full, maps, timings,
                                     lambda d, n: progress(45 + 50 * d // max(n, 1), 100),
                                     cancel)
@@ -193,7 +195,7 @@ class LayoutEditor:
         timings["total"] = time.perf_counter() - t0
         progress(100, 100)
         notes = [f"{job.moved} object(s) moved with their own pixels"] if job.moved else []
-        return EditResult(image=out, warped=warped, mask=mask, path=path, warp_backend=st.warp,
+        return EditResult(image=out, warped=warped, mask=mask, route=route, warp_backend=st.warp,
                           window=window, correspondence=corr, sources=job.names,
                           timings=timings, notes=notes)
 
@@ -284,7 +286,7 @@ class LayoutEditor:
         return corr, r_work, maps
 
     def _refine(self, job, image, labels, edited_labels, mask, objects, corr, r_work, r_full,
-                maps, timings, progress, cancel) -> tuple[Path_, np.ndarray]:
+                maps, timings, progress, cancel) -> tuple[EditRoute, np.ndarray]:
         """The crop at full resolution after the generator, the patch synthesis or the colour
         harmonisation of the warp."""
         st = self.settings

@@ -49,7 +49,7 @@ class EditRow:
     total_s: float
     stages_s: dict[str, float]   # median seconds per stage (STAGES, then "rest")
     peak_mem_mb: float | None    # the process's peak resident set during a run (CUDA: allocated)
-    path: str
+    route: str
 
     def as_json(self) -> dict:
         return asdict(self)
@@ -114,17 +114,17 @@ def time_edit(case: EditCase, settings: EditSettings, repeats: int) -> EditRow:
     return EditRow(case.name, f"{w}×{h}", int(res.mask.sum()), device.type,
                    statistics.median(dt for _, dt in runs), stages,
                    None if pm.peak_total_bytes is None else pm.peak_total_bytes / 2**20,
-                   res.path)
+                   res.route)
 
 
 def edits_table(rows: list[EditRow]) -> str:
-    head = ("| edit | photo | mask px | device | path | total (s) | prepare | warp "
+    head = ("| edit | photo | mask px | device | route | total (s) | prepare | warp "
             "| full res | refine | rest | peak RSS (MB) |")
     lines = [head, "|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         st = " | ".join(f"{r.stages_s[k]:.2f}" for k in (*STAGES, "rest"))
         mem = "–" if r.peak_mem_mb is None else f"{r.peak_mem_mb:.0f}"
-        lines.append(f"| {r.case} | {r.size} | {r.mask_px} | {r.device} | {r.path} "
+        lines.append(f"| {r.case} | {r.size} | {r.mask_px} | {r.device} | {r.route} "
                      f"| {r.total_s:.2f} | {st} | {mem} |")
     if len(rows) > 1:
         lines.append(f"| median of {len(rows)} | | | | | "
