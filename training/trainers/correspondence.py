@@ -17,7 +17,6 @@ in the resumable step folders.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from torch import nn
 
 from inference.correspondence.sampling import KeyIndexSampler
 from inference.networks.correspondence_net import CorrespondenceNet, CorrespondenceNetConfig
-from training.configs import config_dict, config_from_dict, correspondence_preset
+from training.configs import config_dict, correspondence_preset
 from training.data.datasets import CorrespondencePairs, DataConfig
 from training.data.loader import make_loader
 from training.losses import (
@@ -43,7 +42,7 @@ from training.losses import (
     load_vgg19,
 )
 from training.trainers.aux_generator import AuxGeneratorConfig, AuxSPADEGenerator
-from training.trainers.common import RunConfig, add_common_arguments, apply_common_flags, check_out
+from training.trainers.common import RunConfig, add_common_arguments, check_out, resolve_config
 from training.trainers.monitor import TrainMonitor, write_grid
 from training.trainers.runtime import Runtime, seed_everything, setup_runtime, unwrap, wrap_ddp
 from training.trainers.state import (
@@ -221,20 +220,6 @@ def train_correspondence(config: StageAConfig, data: str | Path, out: str | Path
             rt.barrier()
     return {"steps": run.steps, "start": start, "seconds": time.perf_counter() - t0,
             "losses": last, "vgg": vgg_info, "model": unwrap(ddp)}
-
-
-def resolve_config(cls: type, args: argparse.Namespace, out: Path) -> Any:
-    """The run's config: preset + flags + ``--set``; on resume the saved one (new ``--steps``)."""
-    if args.resume:
-        folder = latest_state(out)
-        if folder is not None:
-            meta, _ = load_training_state(folder)
-            saved = config_from_dict(cls, meta["config"])
-            if args.steps is not None:
-                saved = dataclasses.replace(saved, run=dataclasses.replace(saved.run,
-                                                                           steps=args.steps))
-            return saved
-    return apply_common_flags(cls.preset(args.model_size), args)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
