@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from inference.commands.validation import SEED_MAX, int_in
 from inference.errors import BadInputError
 from inference.paths import check_output_folder
-from training.configs import MODEL_SIZES, apply_overrides, config_from_dict
+from training.configs import MODEL_SIZES, apply_overrides, config_dict, config_from_dict
 from training.losses.vgg import DEFAULT_VGG
+from training.trainers.runtime import Runtime
 from training.trainers.state import latest_state, load_training_state
 
 CROP_SIZE = (32, 2048)
@@ -118,6 +121,17 @@ def resolve_config(cls: type, args: argparse.Namespace, out: Path) -> Any:
                                                                            steps=args.steps))
             return saved
     return apply_common_flags(cls.preset(args.model_size), args)
+
+
+def run_metadata(stage: str, step: int, config: Any, rt: Runtime, seconds: float,
+                 vgg_info: dict[str, Any], data: str | Path, **extra: Any) -> dict[str, Any]:
+    """The checkpoint metadata both stages write: what ran, on what, for how long."""
+    run = config.run
+    return {"stage": stage, "step": step, **extra, "config": config_dict(config),
+            "vgg": vgg_info, "data": str(data),
+            "images_seen": step * run.batch_size * rt.world,
+            "train_seconds": round(seconds, 1),
+            "device": str(rt.device), "world_size": rt.world, "torch": torch.__version__}
 
 
 def check_out(out: str, resume: bool) -> Path:

@@ -42,7 +42,13 @@ from training.losses import (
     load_vgg19,
 )
 from training.trainers.aux_generator import AuxGeneratorConfig, AuxSPADEGenerator
-from training.trainers.common import RunConfig, add_common_arguments, check_out, resolve_config
+from training.trainers.common import (
+    RunConfig,
+    add_common_arguments,
+    check_out,
+    resolve_config,
+    run_metadata,
+)
 from training.trainers.monitor import TrainMonitor, write_grid
 from training.trainers.runtime import Runtime, seed_everything, setup_runtime, unwrap, wrap_ddp
 from training.trainers.state import (
@@ -205,12 +211,8 @@ def train_correspondence(config: StageAConfig, data: str | Path, out: str | Path
                         outs["y2"], batch["x0"]])
         if step % run.checkpoint_every == 0 or step == run.steps:
             if rt.main:
-                metadata = {"stage": NAME, "step": step, "config": config_dict(config),
-                            "vgg": vgg_info, "data": str(data),
-                            "images_seen": step * run.batch_size * rt.world,
-                            "train_seconds": round(time.perf_counter() - t0, 1),
-                            "device": str(rt.device), "world_size": rt.world,
-                            "torch": torch.__version__}
+                metadata = run_metadata(NAME, step, config, rt, time.perf_counter() - t0,
+                                        vgg_info, data)
                 net = unwrap(ddp).net
                 save_training_state(
                     out, step, {NAME: (config.network, net),

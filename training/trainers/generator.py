@@ -46,6 +46,7 @@ from training.trainers.common import (
     add_common_arguments,
     check_out,
     resolve_config,
+    run_metadata,
 )
 from training.trainers.monitor import TrainMonitor, write_grid
 from training.trainers.runtime import Runtime, seed_everything, setup_runtime, unwrap, wrap_ddp
@@ -239,14 +240,10 @@ class GeneratorTrainer:
 
     def _save(self, step: int, phase: str) -> None:
         config, rt, run = self.config, self.rt, self.config.run
-        metadata = {"stage": NAME, "step": step, "phase": phase,
-                    "config": config_dict(config), "vgg": self.vgg_info, "data": str(self.data),
-                    "correspondence_from": str(self.correspondence),
-                    "correspondence_metadata": self.corr_meta,
-                    "images_seen": step * run.batch_size * rt.world,
-                    "train_seconds": round(time.perf_counter() - self.t0, 1),
-                    "device": str(rt.device), "world_size": rt.world,
-                    "torch": torch.__version__}
+        metadata = run_metadata(NAME, step, config, rt, time.perf_counter() - self.t0,
+                                self.vgg_info, self.data, phase=phase,
+                                correspondence_from=str(self.correspondence),
+                                correspondence_metadata=self.corr_meta)
         save_training_state(
             self.out, step, {CORRESPONDENCE: (self.corr_cfg, self.corr_net),
                              NAME: (config.network, unwrap(self.g_ddp)),
