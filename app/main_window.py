@@ -339,7 +339,7 @@ class MainWindow(QMainWindow):
             self.set_view_mode(ViewMode.RESULT)
         self.canvas.update()
         secs = result.timings.get("total", 0.0)
-        self.status.showMessage(f"Generated ({result.path}, {result.warp_backend}) in "
+        self.status.showMessage(f"Generated ({result.route}, {result.warp_backend}) in "
                                 f"{secs:.1f}s — Ctrl+Enter applies it", 8000)
         self._refresh()
 

@@ -45,9 +45,10 @@ class EditorSettings:
 
     def edit_settings(self) -> EditSettings:
         """The engine's view of these settings."""
+        from inference.correspondence import takes_sampler
         from inference.pipeline.editor import EditSettings
 
-        per_backend = self.warp in ("hrs", "hrs-ms")
+        per_backend = takes_sampler(self.warp)
         return EditSettings(
             warp=self.warp,
             working_size=self.working_size,

@@ -1,11 +1,7 @@
 """Relayout engine: label maps, image I/O, correspondence backends, networks, the edit pipeline.
 
-Array conventions used everywhere in this package:
-
-* ``RGBImage``  -- ``numpy.uint8`` array of shape ``(H, W, 3)``, RGB order, sRGB values.
-* ``LabelMap``  -- ``numpy.uint8`` array of shape ``(H, W)``; 0 = other/unlabelled,
-  1..150 = ADE20K classes (see :mod:`inference.labels`).
-* ``Mask``      -- ``numpy.bool_`` array of shape ``(H, W)``; True = pixel is edited.
+Array conventions used everywhere in this package are named in :mod:`inference.arrays`
+(``RGBImage`` uint8 ``(H, W, 3)``, ``LabelMap`` uint8 ``(H, W)``, ``Mask`` bool ``(H, W)``, ...).
 
 Tensors follow PyTorch's ``(B, C, H, W)`` layout with images in ``[0, 1]`` float unless a
 function says otherwise.

@@ -42,8 +42,8 @@ EDITOR_NETWORKS = ("generator", "correspondence")
 
 def network_class(config_cls: type) -> type[torch.nn.Module] | None:
     """The module a known config class builds (imported here, on demand), else ``None``."""
-    from inference.correspondence.convgru import ConvGRURefiner, ConvGRURefinerConfig
-    from inference.correspondence.msca import MSCAConfig, MSCANetwork
+    from inference.correspondence.backends.msca import MSCAConfig, MSCANetwork
+    from inference.networks.convgru import ConvGRURefiner, ConvGRURefinerConfig
     from inference.networks.correspondence_net import CorrespondenceNet, CorrespondenceNetConfig
     from inference.networks.generator import GeneratorConfig, ManipulationGenerator
 

@@ -22,6 +22,7 @@ Conventions (one place, used by the whole project):
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import warnings
 from pathlib import Path
@@ -29,7 +30,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from inference.atomic import atomic_write, atomic_write_bytes  # noqa: F401 (re-exported)
+from inference.arrays import LabelMap, Mask, RGBImage
+from inference.atomic import atomic_write_bytes  # also re-exported: app writes through it
 from inference.errors import ImageError, LabelMapError
 from inference.labels import colorize, decolorize, validate_label_values
 
@@ -126,7 +128,7 @@ def _to_uint8(arr: np.ndarray) -> np.ndarray:
     return np.clip((arr.astype(np.float64) / 257.0) + 0.5, 0, 255).astype(np.uint8)
 
 
-def load_image(path: str | os.PathLike) -> np.ndarray:
+def load_image(path: str | os.PathLike) -> RGBImage:
     """Load a photo as an ``RGBImage`` (see the module doc for the conversions applied)."""
     img = _open(path, "image")
     # A broken EXIF block should not stop us loading the pixels.
@@ -148,7 +150,7 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
 
 
 def load_label_map(path: str | os.PathLike, shape: tuple[int, int] | None = None,
-                   photo: str | os.PathLike | None = None) -> np.ndarray:
+                   photo: str | os.PathLike | None = None) -> LabelMap:
     """Load a ``LabelMap``; ``shape`` ``(H, W)`` is the size of the photo (file ``photo``) it
     must match."""
     try:
@@ -190,7 +192,7 @@ def load_label_map(path: str | os.PathLike, shape: tuple[int, int] | None = None
 
 
 def load_mask(path: str | os.PathLike, shape: tuple[int, int] | None = None,
-              photo: str | os.PathLike | None = None) -> np.ndarray:
+              photo: str | os.PathLike | None = None) -> Mask:
     """Load a ``Mask`` (non-zero = edited); ``shape`` ``(H, W)`` of the photo it must match."""
     img = _open(path, "mask")
     arr = np.asarray(img.convert("RGBA") if img.mode in ("P", "PA") else img)
@@ -212,10 +214,16 @@ def _save_pil(img: Image.Image, path: Path, **params) -> None:
             f"cannot save {path}: unknown file type {path.suffix!r} "
             f"(use one of {', '.join(_SAVE_FORMATS)})"
         )
-    atomic_write(path, lambda fh: img.save(fh, format=fmt, **params))
+    # Encoded in memory first: the one atomic write path, and a failed encode touches no file.
+    buf = io.BytesIO()
+    try:
+        img.save(buf, format=fmt, **params)
+    except (OSError, ValueError) as exc:
+        raise ImageError(f"cannot save {path}: {fmt} encoding failed ({exc})") from None
+    atomic_write_bytes(path, buf.getvalue())
 
 
-def save_image(path: str | os.PathLike, rgb: np.ndarray, quality: int = 95) -> None:
+def save_image(path: str | os.PathLike, rgb: RGBImage, quality: int = 95) -> None:
     """Atomically save an ``RGBImage``; the suffix picks the format, ``quality`` for JPEG/WebP."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ImageError(f"image to save must be uint8 H×W×3, got {rgb.dtype} {rgb.shape}")
@@ -240,7 +248,7 @@ def lossy_format_note(path: str | os.PathLike, quality: int = 95) -> str | None:
     return None
 
 
-def save_label_map(path: str | os.PathLike, labels: np.ndarray, color: bool = False) -> None:
+def save_label_map(path: str | os.PathLike, labels: LabelMap, color: bool = False) -> None:
     """Atomically save a ``LabelMap`` as an 8-bit PNG (indices, or palette colours if ``color``)."""
     validate_label_values(labels)
     path = Path(path)
@@ -250,7 +258,7 @@ def save_label_map(path: str | os.PathLike, labels: np.ndarray, color: bool = Fa
     _save_pil(img, path)
 
 
-def save_mask(path: str | os.PathLike, mask: np.ndarray) -> None:
+def save_mask(path: str | os.PathLike, mask: Mask) -> None:
     """Atomically save a ``Mask`` as an 8-bit PNG (0 / 255)."""
     if mask.ndim != 2:
         raise ImageError(f"mask must be 2-D (H×W), got shape {mask.shape}")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from inference.arrays import LabelMap, RGBImage
 from inference.errors import LabelMapError
 
 NUM_CLASSES = 150  # ADE20K SceneParsing classes, ids 1..150; id 0 is "other"
@@ -127,7 +128,7 @@ def search_classes(text: str) -> list[ClassInfo]:
     return [info for _, _, info in sorted(scored, key=lambda s: (s[0], s[1]))]
 
 
-def colorize(labels: np.ndarray) -> np.ndarray:
+def colorize(labels: LabelMap) -> RGBImage:
     """Palette-coloured ``RGBImage`` of a ``LabelMap``."""
     validate_label_values(labels)
     return palette()[labels]
@@ -146,7 +147,7 @@ def _packed_palette_lookup() -> tuple[np.ndarray, np.ndarray]:
     return packed[order], order.astype(np.uint8)
 
 
-def decolorize(rgb: np.ndarray) -> np.ndarray:
+def decolorize(rgb: RGBImage) -> LabelMap:
     """``LabelMap`` of an ADE20K-palette ``RGBImage``; exact colour match, else an error.
 
     The benchmark palette gives road (7) and skyscraper (49) the same colour (140, 140, 140);
@@ -167,7 +168,7 @@ def decolorize(rgb: np.ndarray) -> np.ndarray:
     return ids[pos]
 
 
-def validate_label_values(labels: np.ndarray) -> None:
+def validate_label_values(labels: LabelMap) -> None:
     """Raise :class:`LabelMapError` unless ``labels`` is a 2-D uint8 map with values 0..150."""
     if not isinstance(labels, np.ndarray):
         raise LabelMapError(f"label map must be a numpy array, got {type(labels).__name__}")

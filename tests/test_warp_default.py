@@ -29,3 +29,9 @@ def test_readme_documents_the_default():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert re.search(rf"default(?: warp)?[^.\n]*`{re.escape(DEFAULT_WARP)}`", readme), \
         "README must say which warp backend is the default"
+
+
+def test_cli_names_the_backends_that_take_n_and_m():
+    from inference.correspondence import sampler_backends
+
+    assert ", ".join(sampler_backends()) == edit.SAMPLER_HELP

@@ -4,7 +4,9 @@
 the named (possibly nested) fields replaced; values are parsed by the field's annotated type
 (``int``, ``float``, ``bool``, ``str``, ``Literal``, tuples, ``X | None``). An unknown key or an
 unparsable value is a :class:`BadInputError` naming it. ``config_dict`` turns a config into plain
-JSON for the checkpoint metadata, ``config_from_dict`` rebuilds it on ``--resume``.
+JSON for the checkpoint metadata, ``config_from_dict`` rebuilds it on ``--resume``. A nested
+``sampler``'s fields are named flat (``warp.iterations=10``), as the checkpoint metadata stores
+them; ``warp.sampler.iterations`` works too.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import types
 import typing
 from typing import Any, Literal, TypeVar
 
+from inference.correspondence.sampling import has_sampler, split_sampler_fields
 from inference.errors import BadInputError
 from inference.networks.correspondence_net import CorrespondenceNetConfig
 from inference.networks.generator import GeneratorConfig
@@ -62,6 +65,8 @@ def _set(config: Any, path: list[str], value: str, full: str) -> Any:
         raise BadInputError(f"--set {full}: {'.'.join(path)} is not a config section")
     names = {f.name for f in dataclasses.fields(config)}
     name = path[0]
+    if split_sampler_fields(type(config), {name: None})[1]:
+        path, name = ["sampler", *path], "sampler"   # warp.iterations = warp.sampler.iterations
     if name not in names:
         raise BadInputError(f"--set {full}: unknown setting {name!r} in {type(config).__name__}; "
                             f"settings: {', '.join(sorted(names))}")
@@ -118,12 +123,29 @@ def parse_value(hint: Any, text: str, what: str) -> Any:
 
 
 def config_dict(config: Any) -> dict[str, Any]:
-    return dataclasses.asdict(config)
+    """``config`` as plain JSON-able data; a nested ``sampler`` is written flat into its parent,
+    the checkpoint schema from before it was nested (``"warp": {"iterations": 15, ...}``)."""
+    return _flatten_sampler(config, dataclasses.asdict(config))
+
+
+def _flatten_sampler(config: Any, data: dict[str, Any]) -> dict[str, Any]:
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if not dataclasses.is_dataclass(value):
+            continue
+        if f.name == "sampler" and has_sampler(type(config)):
+            data.update(data.pop("sampler"))
+        else:
+            _flatten_sampler(value, data[f.name])
+    return data
 
 
 def config_from_dict(cls: type[C], data: dict[str, Any]) -> C:
     """Rebuild a (nested) frozen config from :func:`config_dict` output (lists -> tuples)."""
     hints = typing.get_type_hints(cls)
+    data, flat = split_sampler_fields(cls, data)
+    if flat:   # the checkpoint schema stores the sampler's fields flat (see config_dict)
+        data["sampler"] = {**flat, **data.get("sampler", {})}
     kwargs = {}
     for f in dataclasses.fields(cls):
         if f.name not in data:

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from app.settings import EditorSettings
 from inference.errors import RelayoutError
 from inference.parser import PARSERS, ParserModel
-from inference.parser.hub import (
+from inference.parser.hub_files import (
     HubFile,
     fetch_hub_file,
     hub_cache_dir,

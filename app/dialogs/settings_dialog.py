@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.settings import DEVICES, EditorSettings
-from inference.correspondence import BACKENDS
+from inference.correspondence import BACKENDS, sampler_backends
 from inference.defaults import REFINEMENTS
 from inference.parser import PARSERS, REGIONS_PARSER
 
@@ -100,7 +100,8 @@ class SettingsDialog(QDialog):
         form.addRow("", self.auto)
 
         note = QLabel("Checkpoints are folders with config.json + safetensors, or "
-                      "hf:ORG/REPO[@REVISION]. N and M apply to hrs and hrs-ms.")
+                      f"hf:ORG/REPO[@REVISION]. N and M apply to "
+                      f"{' and '.join(sampler_backends())}.")
         note.setWordWrap(True)
         note.setObjectName("hint")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok

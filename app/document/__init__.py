@@ -6,7 +6,7 @@ The GUI draws an :class:`EditDocument` and calls its methods; it listens for
 
 from __future__ import annotations
 
-from app.document.core import LabelMap, Mask, RegionMap, ResultRecord, RGBImage
+from app.document.core import ResultRecord
 from app.document.document import EditDocument
 from app.document.events import BBox, DocumentEvent, EventEmitter, Layer, Listener
 from app.document.history import ArrayDelta, History, HistoryStep, StateChange
@@ -32,16 +32,12 @@ __all__ = [
     "EventEmitter",
     "History",
     "HistoryStep",
-    "LabelMap",
     "Layer",
     "LayoutTarget",
     "Listener",
-    "Mask",
     "ObjectSelection",
-    "RGBImage",
     "Reference",
     "ReferencePaste",
-    "RegionMap",
     "ResultRecord",
     "StateChange",
     "StrokeTool",

@@ -26,17 +26,12 @@ from app.document.history import (
 )
 from app.document.objects import MovedObject, ObjectSelection
 from app.document.references import Reference, ReferencePaste, readonly_copy, validate_photo
+from inference.arrays import LabelMap, Mask, RegionMap, RGBImage
 from inference.errors import BadInputError, ImageError, LabelMapError
 from inference.labels import validate_label_values
 
 if TYPE_CHECKING:  # the engine imports torch: the document must load without it
     from inference.pipeline.editor import EditResult
-
-# Array layouts used throughout the document:
-RGBImage = np.ndarray  # uint8 (H, W, 3)
-LabelMap = np.ndarray  # uint8 (H, W), values 0..150
-Mask = np.ndarray  # bool (H, W)
-RegionMap = np.ndarray  # int32 (H, W), ids of an automatic over-segmentation
 
 _STATE_LAYERS = {"references": Layer.REFERENCES, "pastes": Layer.PASTES,
                  "selection": Layer.SELECTION, "result": Layer.RESULT, "moves": Layer.MOVES}

@@ -13,7 +13,6 @@ from typing import Literal
 
 import numpy as np
 
-from app.document.core import LabelMap, RegionMap, RGBImage
 from app.document.events import BBox, Layer
 from app.document.objects import (
     ObjectSelection,
@@ -25,6 +24,7 @@ from app.document.objects import (
 from app.document.painting import PaintingDocument, check_class
 from app.document.references import Reference, make_paste, pasted_labels
 from app.document.strokes import photo_layout_values
+from inference.arrays import LabelMap, RegionMap, RGBImage
 from inference.errors import BadInputError
 
 

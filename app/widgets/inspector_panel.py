@@ -66,7 +66,7 @@ class InspectorPanel(QDockWidget):
         win = result.window
         crop = f"{win.width}×{win.height} → {win.work_w}×{win.work_h}" if win else "—"
         self.summary.setText(
-            f"<b>{result.path}</b> path · warp <b>{result.warp_backend}</b><br>"
+            f"<b>{result.route}</b> route · warp <b>{result.warp_backend}</b><br>"
             f"crop {crop}<br><span style='color:#8b8f98'>{timing}</span>"
             + (f"<br>{notes}" if notes else ""))
 

@@ -13,10 +13,12 @@ from inference.commands.validation import (
     WORKING_SIZE,
     int_in,
 )
-from inference.defaults import DEFAULT_REFINE, DEFAULT_WARP, REFINEMENTS
+from inference.defaults import DEFAULT_REFINE, DEFAULT_WARP, REFINEMENTS, WARP_NAMES
 
 HELP = "edit a photo by its edited label map and write the result"
-WARP_CHOICES = ("hrs", "hrs-ms", "dense", "patchmatch-gru", "bilevel", "msca")
+# The backends that run key index sampling (``inference.correspondence.sampler_backends()``,
+# which needs torch; tests/test_warp_default.py checks that this line agrees with it).
+SAMPLER_HELP = "hrs, hrs-ms"
 
 
 class _ReferenceLabels(argparse.Action):
@@ -42,7 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reference-labels", action=_ReferenceLabels, default=[],
                    help="label map of the --reference given just before (else it is parsed)")
     p.add_argument("--out", required=True, help="output image (PNG, JPEG, WebP, TIFF, BMP)")
-    p.add_argument("--warp", choices=WARP_CHOICES, default=DEFAULT_WARP,
+    p.add_argument("--warp", choices=WARP_NAMES, default=DEFAULT_WARP,
                    help=f"warp backend (default {DEFAULT_WARP})")
     p.add_argument("--checkpoint", help="checkpoint folder or hf:ORG/REPO[@REV]")
     p.add_argument("--parser", help="parser for photos without --labels (see `main.py parse`)")
@@ -55,10 +57,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="long side of the working resolution, {}..{} (default 512)".format(
                        *WORKING_SIZE))
     p.add_argument("--iterations", type=int_in(*ITERATIONS),
-                   help="key index sampling iterations N, {}..{} (hrs, hrs-ms)".format(
-                       *ITERATIONS))
+                   help="key index sampling iterations N, {}..{} ({})".format(
+                       *ITERATIONS, SAMPLER_HELP))
     p.add_argument("--particles", type=int_in(*PARTICLES),
-                   help="particles M, {}..{} (hrs, hrs-ms)".format(*PARTICLES))
+                   help="particles M, {}..{} ({})".format(*PARTICLES, SAMPLER_HELP))
     p.add_argument("--reconstruction", action="store_true",
                    help="never copy pixels from inside the mask (appendix E)")
     p.add_argument("--refine", choices=REFINEMENTS, default=DEFAULT_REFINE,
@@ -139,6 +141,6 @@ def run(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"note: {note}")
     timing = ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())
-    print(f"wrote {args.out} ({result.path} path, warp {result.warp_backend}"
+    print(f"wrote {args.out} ({result.route} route, warp {result.warp_backend}"
           f"{', ' + timing if timing else ''})")
     return 0

@@ -55,8 +55,8 @@ from inference.correspondence.base import (
     FeatureFrame,
     FeatureMaps,
     WarpRequest,
-    channel_normalize,
 )
+from inference.networks.normalize import channel_normalize
 
 _NUM_CODES = 256   # class ids are uint8
 

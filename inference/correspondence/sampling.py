@@ -33,8 +33,9 @@ depend on the chunk size. Deterministic given the ``torch.Generator``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Literal
 
 import torch
 
@@ -42,11 +43,16 @@ from inference.errors import BadInputError
 from inference.progress import CancelToken, ProgressFn
 
 _INVALID = float("-inf")
+Propagate = Literal["pools", "particles"]
 
 
 @dataclass(frozen=True)
 class SamplerConfig:
-    """Key index sampling hyper-parameters (paper defaults N = 15, M = 2)."""
+    """Key index sampling hyper-parameters (paper defaults N = 15, M = 2).
+
+    Declared here once: the ``hrs``/``hrs-ms`` backend configs and training's ``WarpConfig`` nest
+    one as their ``sampler`` field (see :func:`split_sampler_fields` for the flat spelling).
+    """
 
     iterations: int = 15            # N: accumulate one key per particle per iteration
     particles: int = 2              # M
@@ -56,12 +62,13 @@ class SamplerConfig:
     window_min: float = 1.0         # ... but never below this many pixels
     extra_rounds: int = 1           # propagate-evaluate rounds after each iteration's evaluate
     class_penalty: float = 10.0     # subtracted from s_qt across classes (s is in [-1, 1])
-    chunk_size: int = 8192          # queries per evaluation band (bounds peak memory)
+    chunk_size: int | None = 8192   # queries per evaluation band (bounds peak memory);
+                                    # None: chosen by device (:func:`default_chunk_size`)
     class_aware_init: bool = True
     # "pools": the paper's step 2, a query scores its own and its 4 neighbours' whole pools,
     # 5·(1+k) candidates per particle. "particles": a query first picks the best of its own pool,
     # then of its and its neighbours' picks: (1+k) + 5 candidates, PatchMatch's classic order.
-    propagate: Literal["pools", "particles"] = "pools"
+    propagate: Propagate = "pools"
     # The i-th of the k random samples is drawn in the window shrunk by ``ladder**i``: 1.0 draws
     # all in one window (the paper); 0.5 is PatchMatch's exponential random search, which finds
     # far and near candidates in one iteration (the patch synthesis uses it).
@@ -71,8 +78,9 @@ class SamplerConfig:
 
     def __post_init__(self) -> None:
         for name in ("iterations", "particles", "chunk_size"):
-            if getattr(self, name) < 1:
-                raise BadInputError(f"sampler {name} must be >= 1, got {getattr(self, name)}")
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise BadInputError(f"sampler {name} must be >= 1, got {value}")
         if self.samples < 0 or self.extra_rounds < 0:
             raise BadInputError(
                 f"sampler samples/extra_rounds must be >= 0, got {self.samples}/{self.extra_rounds}"
@@ -83,6 +91,34 @@ class SamplerConfig:
             raise BadInputError(f"window_decay must be in (0, 1], got {self.window_decay}")
         if not 0.0 < self.ladder <= 1.0:
             raise BadInputError(f"ladder must be in (0, 1], got {self.ladder}")
+
+
+SAMPLER_FIELDS = frozenset(f.name for f in fields(SamplerConfig))
+
+
+def default_chunk_size(device: torch.device | str) -> int:
+    """Queries per band when a config leaves it open: on CPU, bands whose gathers stay in cache;
+    on CUDA, few bands, so few kernel launches."""
+    return 2**20 if torch.device(device).type == "cuda" else 8192
+
+
+def has_sampler(config_cls: type) -> bool:
+    """Whether configs of this class nest a :class:`SamplerConfig` as ``sampler`` (and so take
+    ``iterations``, ``particles`` and the other sampler fields)."""
+    return any(f.name == "sampler" for f in fields(config_cls))
+
+
+def split_sampler_fields(config_cls: type, values: Mapping[str, Any]
+                         ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``values`` split into ``(own, sampler)``: the sampler fields given flat (``iterations=5``,
+    as the command line, the bench and checkpoints written before the sampler was nested give
+    them) and everything else. Without a nested sampler, nothing is split off."""
+    own = dict(values)
+    if not has_sampler(config_cls):
+        return own, {}
+    names = {f.name for f in fields(config_cls)}
+    flat = {k: own.pop(k) for k in list(own) if k not in names and k in SAMPLER_FIELDS}
+    return own, flat
 
 
 @dataclass
@@ -138,8 +174,9 @@ class KeyIndexSampler:
             tx = init[:, 1].permute(1, 2, 0).contiguous()
         ty, tx = ty.to(dev, torch.int64), tx.to(dev, torch.int64)          # (H, W, M)
         t = ty * wa + tx                                                     # flat particles
-        ctx = _EvalContext(uc, qcls, ux, kcls, wa, cfg.class_penalty,
-                           max(1, cfg.chunk_size // w), self, cfg.wildcard_class)
+        chunk = cfg.chunk_size or default_chunk_size(dev)
+        ctx = _EvalContext(uc, qcls, ux, kcls, wa, cfg.class_penalty, max(1, chunk // w), self,
+                           cfg.wildcard_class)
         keys = torch.empty(h, w, m * n_iter, dtype=torch.int64, device=dev)
         w0 = cfg.window_init * max(ha, wa) if window_px is None else window_px
         for n in range(n_iter):

@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from inference.correspondence.base import channel_normalize
 from inference.labels import NUM_CLASSES
+from inference.networks.normalize import channel_normalize
 from inference.networks.spade import SPADEConfig, SPADEResBlock
 
 

@@ -1,7 +1,7 @@
 """Semantic parsing of photos into ADE20K label maps, and automatic regions when no parser exists.
 
 * :mod:`~inference.parser.registry` -- known ONNX scene parsers on the Hugging Face Hub.
-* :mod:`~inference.parser.hub` -- ``hf:ORG/REPO/FILE.onnx[@REV]`` through huggingface-hub's cache.
+* :mod:`~inference.parser.hub_files` -- ``hf:ORG/REPO/FILE.onnx[@REV]`` files via the Hub cache.
 * :mod:`~inference.parser.onnx_parser` -- ONNX Runtime inference with resizing / sliding windows.
 * :mod:`~inference.parser.refine` -- edge-aware (guided filter) upsampling of class probabilities.
 * :mod:`~inference.parser.regions` -- superpixels merged to tens of regions, for naming by hand.

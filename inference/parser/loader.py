@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from inference.errors import BadInputError, ModelUnavailableError
-from inference.parser.hub import HUB_PREFIX, HubFile, fetch_hub_file, parse_hub_spec
+from inference.parser.hub_files import HUB_PREFIX, HubFile, fetch_hub_file, parse_hub_spec
 from inference.parser.onnx_parser import Device, OnnxSceneParser
 from inference.parser.registry import DEFAULT_PARSER, PARSERS, REGIONS_PARSER, Preprocessing
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from inference.arrays import LabelMap, RGBImage
 from inference.errors import BadInputError, CheckpointError, ImageError, ModelUnavailableError
 from inference.labels import NUM_CLASSES
 from inference.onnx_runtime import Device, create_session
@@ -29,7 +30,7 @@ from inference.progress import CancelToken, ProgressFn, no_progress
 class ParseResult:
     """A parsed photo: the ``LabelMap`` and what produced it."""
 
-    labels: np.ndarray
+    labels: LabelMap
     model: str
     provider: str
     working_size: tuple[int, int]  # (H, W) the photo was resized to for the model
@@ -172,7 +173,7 @@ class OnnxSceneParser:
         return canvas, (wh / ph, ww / pw), total
 
     # ------------------------------------------------------------------ public
-    def parse(self, image: np.ndarray, refine: bool = True,
+    def parse(self, image: RGBImage, refine: bool = True,
               refine_config: RefineConfig | None = None, progress: ProgressFn = no_progress,
               cancel: CancelToken | None = None) -> ParseResult:
         """``LabelMap`` of an ``RGBImage`` at the photo's full resolution."""

@@ -41,6 +41,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from inference.arrays import RegionMap, RGBImage
 from inference.errors import BadInputError
 from inference.parser.refine import RefineConfig, guided_argmax
 from inference.progress import CancelToken, ProgressFn, no_progress
@@ -358,9 +359,9 @@ def merge_regions(labels: np.ndarray, lab: np.ndarray, target: int) -> np.ndarra
     return _ranked(_resolve(parent)[labels])
 
 
-def segment_regions(image: np.ndarray, config: RegionConfig | None = None,
+def segment_regions(image: RGBImage, config: RegionConfig | None = None,
                     progress: ProgressFn = no_progress, cancel: CancelToken | None = None
-                    ) -> np.ndarray:
+                    ) -> RegionMap:
     """``RegionMap`` of an ``RGBImage``: tens of regions of similar colour (see module doc)."""
     config = config or RegionConfig()
     _validate(image, config)

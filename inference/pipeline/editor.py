@@ -18,8 +18,9 @@ from typing import Literal
 import numpy as np
 import torch
 
+from inference.arrays import LabelMap, Mask, RGBImage
 from inference.cache import SourceCache, fingerprint
-from inference.correspondence import create_backend
+from inference.correspondence import create_backend, sampler_backends, takes_sampler
 from inference.correspondence.base import (
     Correspondence,
     FeatureFrame,
@@ -42,7 +43,9 @@ from inference.pipeline.warping import warp_in_boxes
 from inference.progress import CancelToken, ProgressFn, no_progress
 from inference.synthesis.completion import SynthesisConfig
 
-Path_ = Literal["unchanged", "synthesis", "harmonize", "generator"]
+# Which branch of the pipeline made the result: none (nothing changed), the no-checkpoint
+# refinements, or the generator.
+EditRoute = Literal["unchanged", "synthesis", "harmonize", "generator"]
 Refine = Literal["synthesis", "harmonize"]
 
 
@@ -84,16 +87,16 @@ class EditSettings:
 class Reference:
     """A reference photo whose pixels the warp may use; labels are parsed when missing."""
 
-    image: np.ndarray                 # RGB uint8 (H, W, 3)
-    labels: np.ndarray | None = None  # LabelMap
+    image: RGBImage
+    labels: LabelMap | None = None
 
 
 @dataclass
 class EditResult:
-    image: np.ndarray                 # RGB uint8, same size as the input
-    warped: np.ndarray                # Eq. 7 composite at full resolution, RGB uint8
-    mask: np.ndarray                  # the edit mask used (bool, full resolution)
-    path: Path_
+    image: RGBImage                   # same size as the input
+    warped: RGBImage                  # Eq. 7 composite at full resolution
+    mask: Mask                        # the edit mask used (full resolution)
+    route: EditRoute
     warp_backend: str
     window: CropWindow | None = None
     correspondence: Correspondence | None = None   # at the working resolution of the crop
@@ -178,10 +181,10 @@ class LayoutEditor:
 
     def edit(
         self,
-        image: np.ndarray,
-        edited_labels: np.ndarray,
-        labels: np.ndarray | None = None,
-        user_mask: np.ndarray | None = None,
+        image: RGBImage,
+        edited_labels: LabelMap,
+        labels: LabelMap | None = None,
+        user_mask: Mask | None = None,
         references: list[Reference] | tuple[Reference, ...] = (),
         progress: ProgressFn | None = None,
         cancel: CancelToken | None = None,
@@ -199,7 +202,7 @@ class LayoutEditor:
         mask = edit_mask(labels, edited_labels, user_mask, st.mask_dilation)
         if not mask.any():
             return EditResult(image=image.copy(), warped=image.copy(), mask=mask,
-                              path="unchanged", warp_backend=st.warp, timings=run.timings,
+                              route="unchanged", warp_backend=st.warp, timings=run.timings,
                               notes=["the edited layout equals the original: nothing to do"])
         run.step(2)
         with run.timed("prepare"):
@@ -217,14 +220,14 @@ class LayoutEditor:
         run.show(warped, "warp")
         run.step(45)
         with run.timed("refine"):
-            path, y_crop = self._refine(job, image, labels, edited_labels, mask, objects, corr,
-                                        r_work, r_full, maps, run)
+            route, y_crop = self._refine(job, image, labels, edited_labels, mask, objects, corr,
+                                         r_work, r_full, maps, run)
         run.step(95)
         out = paste_back(image, window, _to_uint8(y_crop), mask)            # Eq. 6
         run.timings["total"] = time.perf_counter() - run.t0
         run.step(100)
         notes = [f"{job.moved} object(s) moved with their own pixels"] if job.moved else []
-        return EditResult(image=out, warped=warped, mask=mask, path=path, warp_backend=st.warp,
+        return EditResult(image=out, warped=warped, mask=mask, route=route, warp_backend=st.warp,
                           window=window, correspondence=corr, sources=job.names,
                           source_windows=job.windows, timings=run.timings, notes=notes)
 
@@ -339,7 +342,7 @@ class LayoutEditor:
         return window.from_work(r_work)
 
     def _refine(self, job, image, labels, edited_labels, mask, objects, corr, r_work, r_full,
-                maps, run: _Run) -> tuple[Path_, np.ndarray]:
+                maps, run: _Run) -> tuple[EditRoute, np.ndarray]:
         """The crop at full resolution after the generator, the patch synthesis or the colour
         harmonisation of the warp."""
         st = self.settings
@@ -387,13 +390,14 @@ class LayoutEditor:
     def _backend(self):
         st = self.settings
         config: dict = {"device": st.resolved_device()}
-        if st.warp in ("hrs", "hrs-ms"):
+        if takes_sampler(st.warp):
             if st.iterations is not None:
                 config["iterations"] = st.iterations
             if st.particles is not None:
                 config["particles"] = st.particles
         elif st.iterations is not None or st.particles is not None:
-            raise BadInputError(f"iterations/particles apply to hrs and hrs-ms, not {st.warp!r}")
+            raise BadInputError(f"iterations/particles apply to "
+                                f"{' and '.join(sampler_backends())}, not {st.warp!r}")
         features = self.models.features(st.runtime, config["device"])
         return create_backend(st.warp, features=features, **config)
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from inference.arrays import FloatImage, LabelMap, Mask
+
 _EPS = 1e-6
 
 
@@ -46,13 +48,13 @@ def push_pull(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def harmonize(
-    warped: np.ndarray,
-    photo: np.ndarray,
-    mask: np.ndarray,
-    labels: np.ndarray,
-    original_labels: np.ndarray,
+    warped: FloatImage,
+    photo: FloatImage,
+    mask: Mask,
+    labels: LabelMap,
+    original_labels: LabelMap,
     band: int = 3,
-) -> np.ndarray:
+) -> FloatImage:
     """``warped`` (float ``(H, W, 3)`` in [0, 1]) with a per-class boundary colour correction.
 
     ``photo`` is the input in the same frame (float [0, 1]); the correction is measured in a band

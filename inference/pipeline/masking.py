@@ -5,16 +5,17 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from inference.arrays import LabelMap, Mask
 from inference.errors import BadInputError
 from inference.labels import validate_label_values
 
 
 def edit_mask(
-    original: np.ndarray,
-    edited: np.ndarray,
-    user_mask: np.ndarray | None = None,
+    original: LabelMap,
+    edited: LabelMap,
+    user_mask: Mask | None = None,
     dilation: int = 8,
-) -> np.ndarray:
+) -> Mask:
     """``Mask`` = dilate(``edited != original``, ``dilation`` px) ∪ ``user_mask``.
 
     Dilation gives the generator a band of the surrounding texture to repaint, so the boundary of

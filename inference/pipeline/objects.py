@@ -20,9 +20,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from inference.arrays import LabelMap, Mask, RGBImage
 from inference.errors import BadInputError
-
-BoolMask = np.ndarray     # (H, W) bool
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ class ObjectTransform:
     """``source`` pixels of the photo (bool ``(H, W)``) moved by ``matrix``, a ``2×3`` affine
     map from photo coordinates to edited coordinates (pixel centres at integers)."""
 
-    source: BoolMask
+    source: Mask
     matrix: np.ndarray
 
     def __post_init__(self) -> None:
@@ -57,9 +56,9 @@ def similarity(dx: float = 0.0, dy: float = 0.0, scale: float = 1.0, angle: floa
     return np.hstack([a, shift[:, None]])
 
 
-def paste_objects(image: np.ndarray, labels: np.ndarray, edited: np.ndarray,
-                  transforms: list[ObjectTransform], invalid: BoolMask | None = None
-                  ) -> tuple[np.ndarray, BoolMask]:
+def paste_objects(image: RGBImage, labels: LabelMap, edited: LabelMap,
+                  transforms: list[ObjectTransform], invalid: Mask | None = None
+                  ) -> tuple[RGBImage, Mask]:
     """The photo with every transformed object resampled into place, and where that happened.
 
     A target pixel is filled when it maps back inside the object's source pixels (and not onto
@@ -94,7 +93,7 @@ def paste_objects(image: np.ndarray, labels: np.ndarray, edited: np.ndarray,
     return out, fixed
 
 
-def infer_object_transforms(labels: np.ndarray, edited: np.ndarray, mask: BoolMask,
+def infer_object_transforms(labels: LabelMap, edited: LabelMap, mask: Mask,
                             min_iou: float = 0.92, max_area: float = 0.25
                             ) -> list[ObjectTransform]:
     """Objects of ``edited`` that are moved/scaled/rotated/mirrored copies of ``labels``' ones.
@@ -134,7 +133,7 @@ def infer_object_transforms(labels: np.ndarray, edited: np.ndarray, mask: BoolMa
 # ---------------------------------------------------------------------------- helpers
 
 
-def _components(region: np.ndarray, mask: BoolMask, max_area: float):
+def _components(region: np.ndarray, mask: Mask, max_area: float):
     """Connected components of ``region`` touching ``mask``, not the border, not too large:
     ``[(bool mask, cv2 moments)]``."""
     h, w = region.shape
@@ -175,7 +174,7 @@ def _candidates(s: dict, t: dict) -> list[np.ndarray]:
     return out
 
 
-def _refine(source: BoolMask, target: BoolMask, params: tuple, rounds: int = 5
+def _refine(source: Mask, target: Mask, params: tuple, rounds: int = 5
             ) -> tuple[float, tuple]:
     """Pattern search on (dx, dy, scale, angle) for the largest overlap, on the pair's box
     (regions cut by the frame have moments that do not match: the search corrects them)."""
@@ -207,13 +206,13 @@ def _refine(source: BoolMask, target: BoolMask, params: tuple, rounds: int = 5
     return best, (*cur, flip, (cx, cy))
 
 
-def warp_mask(mask: BoolMask, matrix: np.ndarray, shape: tuple[int, int]) -> BoolMask:
+def warp_mask(mask: Mask, matrix: np.ndarray, shape: tuple[int, int]) -> Mask:
     """``mask`` moved by the ``2×3`` ``matrix`` onto an ``(h, w)`` grid (nearest)."""
     h, w = shape
     return cv2.warpAffine(mask.astype(np.uint8), matrix, (w, h), flags=cv2.INTER_NEAREST) > 0
 
 
-def _iou(a: BoolMask, b: BoolMask) -> float:
+def _iou(a: Mask, b: Mask) -> float:
     union = np.count_nonzero(a | b)
     return np.count_nonzero(a & b) / union if union else 0.0
 

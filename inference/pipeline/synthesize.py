@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from inference.arrays import FloatImage, LabelMap, Mask, RGBImage
 from inference.cache import SourceCache
 from inference.correspondence.base import Correspondence, FeatureMaps
 from inference.pipeline.cropping import CropWindow
@@ -46,8 +47,8 @@ class SourcePhoto:
     key: Hashable | None = None     # what its features were made from (see ``SourceCache``)
 
 
-def synthesis_invalid(mask: np.ndarray, labels: np.ndarray, edited: np.ndarray,
-                      reconstruction: bool) -> np.ndarray:
+def synthesis_invalid(mask: Mask, labels: LabelMap, edited: LabelMap,
+                      reconstruction: bool) -> Mask:
     """Photo pixels never to copy: the whole mask in reconstruction mode; else the masked pixels
     whose layout did not change (the dilation band, which still shows what was removed)."""
     if reconstruction:
@@ -76,9 +77,9 @@ def _seam_pixels(guide: GradientGuide, smooth: float = 0.01) -> np.ndarray:
 
 def synthesize_crop(
     window: CropWindow,
-    known: np.ndarray,              # (H, W, 3) uint8: the photo with fixed pixels pasted in
-    hole: np.ndarray,               # (H, W) bool: what to synthesise (inside the window)
-    edited: np.ndarray,             # (H, W) edited layout
+    known: RGBImage,                # the photo with fixed pixels pasted in
+    hole: Mask,                     # what to synthesise (inside the window)
+    edited: LabelMap,               # the edited layout
     photos: list[SourcePhoto],      # in the order of the warp's sources
     maps: FeatureMaps,              # the warp's layout features (working resolution)
     corr: Correspondence,           # the warp's correspondence (working resolution)
@@ -86,10 +87,10 @@ def synthesize_crop(
     device: str,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
-    initial: np.ndarray | None = None,  # (h, w, 3) float: the warped crop
+    initial: FloatImage | None = None,  # the warped crop
     cache: SourceCache | None = None,
-    preview: Callable[[np.ndarray, str], None] | None = None,   # (crop float (h, w, 3), stage)
-) -> tuple[np.ndarray, dict[str, float]]:
+    preview: Callable[[FloatImage, str], None] | None = None,   # (the crop so far, stage)
+) -> tuple[FloatImage, dict[str, float]]:
     """The crop at full resolution, float ``(h, w, 3)`` in [0, 1], hole synthesised and blended.
 
     The photo source is one window ``P`` of the photo around the crop -- the whole photo when it

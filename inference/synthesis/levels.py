@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from inference.correspondence.base import channel_normalize
+from inference.networks.normalize import channel_normalize
 
 if TYPE_CHECKING:
     from inference.cache import SourceCache

@@ -55,7 +55,7 @@ def test_generate_stores_result_and_apply_is_undoable(window, qtbot):
     with qtbot.waitSignal(window.generation.resultReady, timeout=60000) as blocker:
         window.acts.generate.trigger()
     result = blocker.args[0]
-    assert result.path == "synthesis" and result.warp_backend == "hrs-ms"
+    assert result.route == "synthesis" and result.warp_backend == "hrs-ms"
     assert doc.result_is_current
     assert result.image.shape == doc.photo.shape
     mask = result.mask
@@ -213,7 +213,7 @@ def test_refinement_setting_reaches_the_engine(window, qtbot):
     window.session.set_document(edited_document())
     with qtbot.waitSignal(window.generation.resultReady, timeout=60000) as blocker:
         window.generation.generate()
-    assert blocker.args[0].path == "harmonize"
+    assert blocker.args[0].route == "harmonize"
 
 
 def test_a_stored_unknown_refinement_falls_back_to_the_default(tmp_path):

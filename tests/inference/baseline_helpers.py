@@ -54,11 +54,6 @@ def identity_request(h: int = 64, w: int = 64, seed: int = 0,
                        target_image=img, seed=seed)
 
 
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    mse = float((a - b).pow(2).mean())
-    return float("inf") if mse == 0 else -10.0 * torch.log10(torch.tensor(mse)).item()
-
-
 def key_grid_exact(source_coords: torch.Tensor, source: int = 0) -> float:
     """Fraction of queries whose best key is the identity (source, y, x)."""
     _, h, w = source_coords.shape

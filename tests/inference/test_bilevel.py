@@ -5,16 +5,16 @@ from __future__ import annotations
 import torch
 
 from inference.correspondence import create_backend
+from inference.correspondence.backends.bilevel import BilevelBackend, BilevelConfig, to_blocks
 from inference.correspondence.base import WarpRequest, WarpSource
-from inference.correspondence.bilevel import BilevelBackend, BilevelConfig, to_blocks
 from tests.inference.baseline_helpers import (
     PatchColourFeatures,
     identity_request,
     key_grid_exact,
-    psnr,
     texture,
     two_class_labels,
 )
+from training.evaluation.metrics import psnr
 
 
 def _backend(**cfg) -> BilevelBackend:

@@ -7,10 +7,11 @@ import torch
 import torch.nn.functional as F
 
 from inference.correspondence import create_backend
+from inference.correspondence.backends.dense import DenseBackend, DenseConfig, dense_memory_estimate
 from inference.correspondence.base import MemoryBudgetError, WarpRequest, WarpSource
-from inference.correspondence.dense import DenseBackend, DenseConfig, dense_memory_estimate
-from inference.correspondence.toyscenes import make_pair, psnr
 from inference.errors import BadInputError
+from training.bench.toyscenes import make_pair
+from training.evaluation.metrics import psnr
 
 
 def test_shapes_resolution_and_top_k_correspondence():

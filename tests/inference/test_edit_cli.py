@@ -39,7 +39,7 @@ def test_edit_writes_output_and_warped(files):
              "--warp", "hrs-ms", "--working-size", "64", "--iterations", "3",
              "--reference", files / "ref.png", "--reference-labels", files / "ref_l.png")
     assert p.returncode == 0, p.stderr
-    assert "synthesis path" in p.stdout
+    assert "synthesis route" in p.stdout
     out, src = load_image(files / "out.png"), load_image(files / "in.png")
     assert out.shape == src.shape and (out != src).any()
     assert load_image(files / "w.png").shape == src.shape
@@ -122,4 +122,4 @@ def test_refine_harmonize_is_selectable(files):
              files / "e.png", "--out", files / "harm.png", "--working-size", "64",
              "--refine", "harmonize")
     assert p.returncode == 0, p.stderr
-    assert "harmonize path" in p.stdout
+    assert "harmonize route" in p.stdout

@@ -24,7 +24,7 @@ def _grow_class(labels, cls_from_row, rows, cls):
 def test_empty_edit_returns_input_unchanged():
     img, lab = _scene()
     res = LayoutEditor(FAST).edit(img, lab, lab)
-    assert res.path == "unchanged" and not res.mask.any()
+    assert res.route == "unchanged" and not res.mask.any()
     np.testing.assert_array_equal(res.image, img)
     assert res.notes
 
@@ -36,7 +36,7 @@ def test_no_checkpoint_path_changes_only_the_mask_and_follows_layout():
     edited[20:40, 30:90] = sky  # more sky
     progress = []
     res = LayoutEditor(FAST).edit(img, edited, lab, progress=lambda d, t: progress.append((d, t)))
-    assert res.path == "synthesis" and res.image.shape == img.shape
+    assert res.route == "synthesis" and res.image.shape == img.shape
     np.testing.assert_array_equal(res.image[~res.mask], img[~res.mask])  # Eq. 6, bit-identical
     assert res.mask[25, 50] and (res.image[20:40, 30:90] != img[20:40, 30:90]).any()
     # the new sky looks like the photo's sky (colour statistics), not like what was there

@@ -68,7 +68,7 @@ def test_editor_runs_generator_path_from_checkpoint(tmp_path):
     edited[10:30, 20:50] = lab[0, 0]
     res = LayoutEditor(EditSettings(warp="hrs-ms", working_size=64, iterations=3),
                        models).edit(img, edited, lab)
-    assert res.path == "generator" and res.image.shape == img.shape
+    assert res.route == "generator" and res.image.shape == img.shape
     np.testing.assert_array_equal(res.image[~res.mask], img[~res.mask])   # Eq. 6
     assert (res.image[res.mask] != img[res.mask]).any()
 

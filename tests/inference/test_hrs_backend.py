@@ -5,12 +5,16 @@ from __future__ import annotations
 import pytest
 import torch
 
-from inference.correspondence import BACKENDS, create_backend
+from inference.correspondence import BACKENDS, create_backend, sampler_backends, takes_sampler
+from inference.correspondence.backends.hrs import HRSBackend, HRSConfig
+from inference.correspondence.backends.hrs_ms import HRSMultiScaleBackend
 from inference.correspondence.base import FeatureMaps, WarpRequest, WarpSource
-from inference.correspondence.hrs import HRSBackend, HRSConfig, HRSMultiScaleBackend
-from inference.correspondence.toyscenes import make_pair, psnr
+from inference.correspondence.sampling import SamplerConfig
+from inference.defaults import WARP_NAMES
 from inference.errors import BadInputError, CancelledError
 from inference.progress import CancelToken
+from training.bench.toyscenes import make_pair
+from training.evaluation.metrics import psnr
 
 
 def _identity_request(size: int = 32, seed: int = 0) -> WarpRequest:
@@ -29,6 +33,24 @@ def test_registry_knows_the_three_backends_and_rejects_unknowns():
         create_backend("hrs", bogus=1)
 
 
+def test_registry_names_are_the_light_name_list_and_sampler_backends_come_from_configs():
+    assert tuple(BACKENDS) == WARP_NAMES   # the CLI offers WARP_NAMES without importing torch
+    assert sampler_backends() == ("hrs", "hrs-ms")
+    assert not takes_sampler("dense") and not takes_sampler("nope")
+
+
+def test_sampler_fields_go_flat_or_nested_into_the_one_sampler_config():
+    flat = create_backend("hrs-ms", iterations=4, particles=3, fine_iterations=2)
+    nested = create_backend("hrs-ms", sampler=SamplerConfig(iterations=4, particles=3,
+                                                            propagate="particles"),
+                            fine_iterations=2)
+    assert flat.coarse.config == nested.coarse.config
+    assert flat.coarse.config.iterations == 4 and flat.fine.config.iterations == 2
+    assert flat.fine.config.particles == 3 and flat.fine.config.window_decay == 0.5
+    with pytest.raises(BadInputError, match="no setting iterations"):
+        create_backend("dense", iterations=3)
+
+
 @pytest.mark.parametrize("name", ["hrs", "hrs-ms"])
 def test_identity_warp_recovers_the_source(name):
     req = _identity_request()
@@ -42,7 +64,7 @@ def test_identity_warp_recovers_the_source(name):
 
 
 def test_correspondence_shapes_and_keys_at():
-    cfg = HRSConfig(iterations=4, particles=2)
+    cfg = HRSConfig(sampler=SamplerConfig(iterations=4, particles=2))
     res = HRSBackend(cfg).warp(_identity_request(16))
     corr = res.correspondence
     assert corr.keys.shape == (8, 3, 16, 16) and corr.keys.dtype == torch.int64

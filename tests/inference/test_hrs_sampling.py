@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from inference.correspondence.atlas import SourceAtlas
-from inference.correspondence.base import WarpSource, channel_normalize
+from inference.correspondence.base import WarpSource
 from inference.correspondence.sampling import KeyIndexSampler, SamplerConfig
 from inference.errors import BadInputError
+from inference.networks.normalize import channel_normalize
 
 
 def coord_features(h: int, w: int, size: int = 32) -> torch.Tensor:

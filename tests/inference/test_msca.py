@@ -7,8 +7,8 @@ import torch
 
 from inference.checkpoint import save_checkpoint
 from inference.correspondence import create_backend
+from inference.correspondence.backends.msca import MSCABackend, MSCAConfig, MSCANetwork
 from inference.correspondence.base import WarpRequest, WarpSource
-from inference.correspondence.msca import MSCABackend, MSCAConfig, MSCANetwork
 from inference.errors import CheckpointError
 from tests.inference.baseline_helpers import texture, two_class_labels
 

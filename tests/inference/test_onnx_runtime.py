@@ -63,7 +63,7 @@ def test_export_command_and_onnx_runtime_edit(tiny_checkpoint):
     models = EngineModels.from_checkpoint(str(tiny_checkpoint))
     out_t = LayoutEditor(EditSettings(**settings), models).edit(img, edited, lab)
     out_o = LayoutEditor(EditSettings(**settings, runtime="onnx"), models).edit(img, edited, lab)
-    assert out_o.path == "generator"
+    assert out_o.route == "generator"
     np.testing.assert_array_equal(out_o.image[~out_o.mask], img[~out_o.mask])
     # same seed, same networks: the two runtimes agree to within rounding
     assert np.abs(out_o.image.astype(int) - out_t.image.astype(int)).max() <= 2

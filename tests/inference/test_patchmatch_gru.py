@@ -7,22 +7,22 @@ import torch
 
 from inference.checkpoint import save_checkpoint
 from inference.correspondence import create_backend
-from inference.correspondence.base import WarpRequest, WarpSource
-from inference.correspondence.convgru import ConvGRURefiner, ConvGRURefinerConfig
-from inference.correspondence.patchmatch_gru import (
+from inference.correspondence.backends.patchmatch_gru import (
     PatchMatchGRUBackend,
     PatchMatchGRUConfig,
     select_distinct,
 )
+from inference.correspondence.base import WarpRequest, WarpSource
 from inference.errors import CheckpointError
+from inference.networks.convgru import ConvGRURefiner, ConvGRURefinerConfig
 from tests.inference.baseline_helpers import (
     PatchColourFeatures,
     identity_request,
     key_grid_exact,
-    psnr,
     texture,
     two_class_labels,
 )
+from training.evaluation.metrics import psnr
 
 
 def _backend(**cfg) -> PatchMatchGRUBackend:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from inference.correspondence.base import channel_normalize
 from inference.correspondence.sparse_warp import WarpStats, sparse_attentive_warp
+from inference.networks.normalize import channel_normalize
 
 
 def _inputs(b=2, c=5, h=6, w=7, hs=5, ws=8, k=4, seed=0):

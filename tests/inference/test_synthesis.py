@@ -128,7 +128,7 @@ def test_pixels_outside_the_mask_are_bit_identical_and_texture_is_kept():
     edited = labels.copy()
     edited[62:90, 50:100] = 3
     res = LayoutEditor(EditSettings(device="cpu")).edit(img, edited, labels)
-    assert res.path == "synthesis"
+    assert res.route == "synthesis"
     np.testing.assert_array_equal(res.image[~res.mask], img[~res.mask])
     # texture, not a smear: the new sky is as grainy as the photo's sky
     new = res.image[66:86, 54:96].astype(float)

@@ -164,7 +164,7 @@ def test_edit_bench_times_whole_edits_per_stage(tmp_path):
     rows = json.loads(out.read_text())
     assert rows[0]["case"] == "kite-delete" and len(rows) >= 2
     for r in rows:
-        assert r["path"] == "synthesis" and r["mask_px"] > 0 and r["peak_mem_mb"] > 0
+        assert r["route"] == "synthesis" and r["mask_px"] > 0 and r["peak_mem_mb"] > 0
         parts = sum(r["stages_s"].values())
         assert math.isclose(parts, r["total_s"], rel_tol=0.05, abs_tol=0.02)
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from inference.correspondence.base import channel_normalize
 from inference.errors import BadInputError, ModelUnavailableError
+from inference.networks.normalize import channel_normalize
 from training.losses import (
     CONTEXTUAL,
     PERCEPTUAL,

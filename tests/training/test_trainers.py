@@ -51,6 +51,19 @@ def test_config_overrides_nested_typed_and_checked():
         apply_overrides(cfg, ["data.size=30"])
 
 
+def test_sampler_fields_set_flat_or_nested_and_old_flat_checkpoints_load():
+    cfg = StageAConfig.preset("tiny")
+    flat = apply_overrides(cfg, ["warp.iterations=4", "warp.chunk_size=64"])
+    nested = apply_overrides(cfg, ["warp.sampler.iterations=4", "warp.sampler.chunk_size=64"])
+    assert flat == nested and flat.warp.sampler.iterations == 4
+    saved = json.loads(json.dumps(config_dict(flat)))
+    assert saved["warp"]["iterations"] == 4 and "sampler" not in saved["warp"]  # schema: flat
+    assert config_from_dict(StageAConfig, saved) == flat
+    saved["warp"] = {"iterations": 4, "particles": 2, "samples": 2, "extra_rounds": 1,
+                     "class_penalty": 10.0, "gamma": 100.0, "chunk_size": 64}  # older, fewer
+    assert config_from_dict(StageAConfig, saved) == flat
+
+
 def test_stage_a_writes_checkpoint_log_grid_and_metadata(stage_a):
     ck = load_checkpoint(stage_a)
     assert ck.has("correspondence") and not ck.has("aux_generator")   # aux is discarded

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from inference.correspondence.base import WarpRequest, WarpSource
+from training.evaluation.metrics import psnr, psnr_from_mse
 from training.synth import generate_scene
 
 TRANSFORMS = ("flip", "translate", "scale")
@@ -108,18 +109,13 @@ def warp_psnr(warped: torch.Tensor, case: BenchCase) -> float:
     """PSNR (dB) of a (3, H, W) warp in [0, 1] against the truth on the scored pixels.
 
     ``inf`` when they are identical there."""
-    err = (warped.detach().float().cpu() - case.truth).pow(2).mean(0)[case.valid]
-    mse = float(err.mean()) if err.numel() else float("nan")
-    return float("inf") if mse == 0.0 else 10.0 * math.log10(1.0 / mse)
+    return psnr(warped.float(), case.truth, case.valid)
 
 
 def pooled_psnr(sq_errors: list[tuple[float, int]]) -> float:
     """PSNR over several cases from their (sum of squared errors, pixel count) pairs."""
     total = sum(n for _, n in sq_errors)
-    if total == 0:
-        return float("nan")
-    mse = sum(e for e, _ in sq_errors) / total
-    return float("inf") if mse == 0.0 else 10.0 * math.log10(1.0 / mse)
+    return psnr_from_mse(sum(e for e, _ in sq_errors) / total) if total else math.nan
 
 
 def squared_error(warped: torch.Tensor, case: BenchCase) -> tuple[float, int]:

@@ -190,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
                                config=_backend_config(name, args.checkpoint))
                 print(f"bench: {name} at {res}² on {device} ...", file=sys.stderr, flush=True)
                 row = run_isolated(spec, timeout)
-                note = f" ({row.detail})" if row.detail and row.status != "ok" else ""
+                note = f" ({row.detail})" if row.detail else ""   # ok: stage times
                 print(f"bench: {name} at {res}² on {device}: {row.status}{note}",
                       file=sys.stderr, flush=True)
                 rows.append(row)

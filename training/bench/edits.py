@@ -49,7 +49,7 @@ class EditRow:
     total_s: float               # median of the repeats: a generate after the first (the GUI's)
     stages_s: dict[str, float]   # median seconds per stage (STAGES, then "rest")
     peak_mem_mb: float | None    # the process's peak resident set during a run (CUDA: allocated)
-    path: str
+    route: str
     first_s: float = 0.0         # the first generate on the photo (nothing cached yet)
     preview_s: float | None = None   # median time to the first preview (the warp)
 
@@ -124,18 +124,18 @@ def time_edit(case: EditCase, settings: EditSettings, repeats: int) -> EditRow:
     return EditRow(case.name, f"{w}×{h}", int(res.mask.sum()), device.type,
                    statistics.median(dt for _, dt in runs), stages,
                    None if pm.peak_total_bytes is None else pm.peak_total_bytes / 2**20,
-                   res.path, first, statistics.median(previews) if previews else None)
+                   res.route, first, statistics.median(previews) if previews else None)
 
 
 def edits_table(rows: list[EditRow]) -> str:
-    head = ("| edit | photo | mask px | device | path | first (s) | again (s) | preview (s) "
+    head = ("| edit | photo | mask px | device | route | first (s) | again (s) | preview (s) "
             "| prepare | warp | full res | refine | rest | peak RSS (MB) |")
     lines = [head, "|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         st = " | ".join(f"{r.stages_s[k]:.2f}" for k in (*STAGES, "rest"))
         mem = "–" if r.peak_mem_mb is None else f"{r.peak_mem_mb:.0f}"
         pre = "–" if r.preview_s is None else f"{r.preview_s:.2f}"
-        lines.append(f"| {r.case} | {r.size} | {r.mask_px} | {r.device} | {r.path} "
+        lines.append(f"| {r.case} | {r.size} | {r.mask_px} | {r.device} | {r.route} "
                      f"| {r.first_s:.2f} | {r.total_s:.2f} | {pre} | {st} | {mem} |")
     if len(rows) > 1:
         med = statistics.median

@@ -52,7 +52,7 @@ class BenchRow:
     time_ms: float | None = None
     peak_mem_mb: float | None = None
     warp_psnr: float | None = None
-    detail: str = ""                  # one line for stderr/the table; not in the JSON
+    detail: str = ""                  # one line for stderr (why, or the stage times); not JSON
 
     def as_json(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in KEYS}
@@ -90,7 +90,7 @@ def run_job(spec: JobSpec) -> BenchRow:
         cases = make_cases(spec.resolution, seed=spec.seed)
         if device.type == "cuda":   # first-call kernel/cuBLAS setup is not the method's cost
             backend.warp(cases[0].request)
-        times, peaks, errors = [], [], []
+        times, peaks, errors, stages = [], [], [], []
         for rep in range(spec.repeats):
             for case in cases:
                 with PeakMemory(device) as pm:
@@ -99,6 +99,7 @@ def run_job(spec: JobSpec) -> BenchRow:
                     if device.type == "cuda":
                         torch.cuda.synchronize(device)
                     times.append(time.perf_counter() - t0)
+                stages.append(result.timings)
                 if pm.peak_bytes is not None:
                     peaks.append(pm.peak_bytes)
                 if rep == 0:
@@ -123,7 +124,16 @@ def run_job(spec: JobSpec) -> BenchRow:
     row.time_ms = round(statistics.median(times) * 1000.0, 1)
     row.peak_mem_mb = round(max(peaks) / 2**20, 1) if peaks else None
     row.warp_psnr = None if math.isnan(psnr) else round(min(psnr, PSNR_CAP), 2)
+    row.detail = _stage_summary(stages)
     return row
+
+
+def _stage_summary(stages: list[dict[str, float]]) -> str:
+    """Median ms of each stage the backend reports (``WarpResult.timings``), e.g. ``features 12
+    ms, sampling 80 ms, warp 9 ms``: where a backend's time goes, for the stderr line."""
+    names = [k for k in stages[0] if all(k in s for s in stages)] if stages else []
+    return ", ".join(f"{k} {statistics.median(s[k] for s in stages) * 1000:.0f} ms"
+                     for k in names)
 
 
 def run_isolated(spec: JobSpec, timeout_s: float) -> BenchRow:

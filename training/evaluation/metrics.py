@@ -1,13 +1,15 @@
 """Image quality metrics: L1, PSNR, SSIM (whole image and inside a mask) and a detail ratio.
 
-All take ``RGBImage`` (uint8) inputs. PSNR and SSIM reward blur, so ``detail_ratio`` reports the
-Laplacian energy of the output over that of the truth inside the mask: 1.0 = as sharp as the
-truth, < 1 = blurrier, > 1 = noisier.
+All take ``RGBImage`` (uint8) inputs; :func:`psnr`, the project's one PSNR, also takes float
+images in [0, 1] and torch tensors (the warp benches and the backend tests score tensors). PSNR
+and SSIM reward blur, so ``detail_ratio`` reports the Laplacian energy of the output over that
+of the truth inside the mask: 1.0 = as sharp as the truth, < 1 = blurrier, > 1 = noisier.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import cv2
 import numpy as np
@@ -23,11 +25,37 @@ def l1(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
     return float(d[mask].mean()) if mask is not None else float(d.mean())
 
 
-def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
-    """Peak signal-to-noise ratio in dB (``inf`` for identical images)."""
-    d = (_f(a) - _f(b)) ** 2
-    mse = float(d[mask].mean()) if mask is not None else float(d.mean())
+def psnr_from_mse(mse: float) -> float:
+    """PSNR in dB of images in [0, 1] whose mean squared error is ``mse`` (``inf`` for 0)."""
     return math.inf if mse == 0 else 10.0 * math.log10(1.0 / mse)
+
+
+def psnr(a: Any, b: Any, mask: Any = None) -> float:
+    """Peak signal-to-noise ratio in dB (``inf`` for identical images, ``nan`` for no pixels).
+
+    ``a`` and ``b`` are ``RGBImage`` (uint8, read as /255) or float images in [0, 1]: numpy
+    ``(H, W, C)`` arrays or torch ``(C, H, W)`` tensors. ``mask`` ``(H, W)`` bool (array or
+    tensor) scores only those pixels; the error is averaged over channels, then pixels.
+    """
+    x, y = _hwc(a), _hwc(b)
+    err = ((x - y) ** 2).mean(axis=-1) if x.ndim == 3 else (x - y) ** 2
+    if mask is not None:
+        err = err[_numpy(mask).astype(bool)]
+    return psnr_from_mse(float(err.mean())) if err.size else math.nan
+
+
+def _numpy(a: Any) -> np.ndarray:
+    if hasattr(a, "detach"):                       # a torch tensor, on any device
+        return a.detach().cpu().numpy()
+    return np.asarray(a)
+
+
+def _hwc(img: Any) -> np.ndarray:
+    """``img`` as float64 ``(H, W, C)`` in [0, 1]; tensors come channel-first."""
+    arr = _numpy(img)
+    if hasattr(img, "detach") and arr.ndim == 3:
+        arr = np.moveaxis(arr, 0, -1)
+    return arr.astype(np.float64) / 255.0 if arr.dtype == np.uint8 else arr.astype(np.float64)
 
 
 def ssim_map(a: np.ndarray, b: np.ndarray) -> np.ndarray:

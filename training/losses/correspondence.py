@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from inference.correspondence.base import channel_normalize
+from inference.networks.normalize import channel_normalize
 
 
 def domain_alignment_loss(fx: torch.Tensor, fc: torch.Tensor) -> torch.Tensor:

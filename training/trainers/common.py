@@ -13,11 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from inference.commands.validation import SEED_MAX, int_in
 from inference.errors import BadInputError
 from inference.paths import check_output_folder
-from training.configs import MODEL_SIZES, apply_overrides
+from training.configs import MODEL_SIZES, apply_overrides, config_dict, config_from_dict
 from training.losses.vgg import DEFAULT_VGG
+from training.trainers.runtime import Runtime
+from training.trainers.state import latest_state, load_training_state
 
 CROP_SIZE = (32, 2048)
 MAX_STEPS = 10**9
@@ -103,6 +107,31 @@ def apply_common_flags(config: Any, args: argparse.Namespace) -> Any:
     config = dataclasses.replace(config, run=dataclasses.replace(config.run, **run),
                                  data=dataclasses.replace(config.data, **data))
     return apply_overrides(config, args.set)
+
+
+def resolve_config(cls: type, args: argparse.Namespace, out: Path) -> Any:
+    """The run's config: preset + flags + ``--set``; on resume the saved one (new ``--steps``)."""
+    if args.resume:
+        folder = latest_state(out)
+        if folder is not None:
+            meta, _ = load_training_state(folder)
+            saved = config_from_dict(cls, meta["config"])
+            if args.steps is not None:
+                saved = dataclasses.replace(saved, run=dataclasses.replace(saved.run,
+                                                                           steps=args.steps))
+            return saved
+    return apply_common_flags(cls.preset(args.model_size), args)
+
+
+def run_metadata(stage: str, step: int, config: Any, rt: Runtime, seconds: float,
+                 vgg_info: dict[str, Any], data: str | Path, **extra: Any) -> dict[str, Any]:
+    """The checkpoint metadata both stages write: what ran, on what, for how long."""
+    run = config.run
+    return {"stage": stage, "step": step, **extra, "config": config_dict(config),
+            "vgg": vgg_info, "data": str(data),
+            "images_seen": step * run.batch_size * rt.world,
+            "train_seconds": round(seconds, 1),
+            "device": str(rt.device), "world_size": rt.world, "torch": torch.__version__}
 
 
 def check_out(out: str, resume: bool) -> Path:

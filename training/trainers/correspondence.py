@@ -17,7 +17,6 @@ in the resumable step folders.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +25,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from inference.correspondence.sampling import KeyIndexSampler
 from inference.networks.correspondence_net import CorrespondenceNet, CorrespondenceNetConfig
-from training.configs import config_dict, config_from_dict, correspondence_preset
+from training.configs import config_dict, correspondence_preset
 from training.data.datasets import CorrespondencePairs, DataConfig
 from training.data.loader import make_loader
 from training.losses import (
@@ -42,7 +42,13 @@ from training.losses import (
     load_vgg19,
 )
 from training.trainers.aux_generator import AuxGeneratorConfig, AuxSPADEGenerator
-from training.trainers.common import RunConfig, add_common_arguments, apply_common_flags, check_out
+from training.trainers.common import (
+    RunConfig,
+    add_common_arguments,
+    check_out,
+    resolve_config,
+    run_metadata,
+)
 from training.trainers.monitor import TrainMonitor, write_grid
 from training.trainers.runtime import Runtime, seed_everything, setup_runtime, unwrap, wrap_ddp
 from training.trainers.state import (
@@ -97,7 +103,7 @@ class StageAModel(nn.Module):
         self.config = config
         self.net = CorrespondenceNet(config.network)
         self.aux = AuxSPADEGenerator(config.aux)
-        self.sampler = config.warp.sampler()
+        self.sampler = KeyIndexSampler(config.warp.sampler)
 
     def forward(self, batch: dict[str, torch.Tensor], generator: torch.Generator
                 ) -> dict[str, torch.Tensor]:
@@ -205,12 +211,8 @@ def train_correspondence(config: StageAConfig, data: str | Path, out: str | Path
                         outs["y2"], batch["x0"]])
         if step % run.checkpoint_every == 0 or step == run.steps:
             if rt.main:
-                metadata = {"stage": NAME, "step": step, "config": config_dict(config),
-                            "vgg": vgg_info, "data": str(data),
-                            "images_seen": step * run.batch_size * rt.world,
-                            "train_seconds": round(time.perf_counter() - t0, 1),
-                            "device": str(rt.device), "world_size": rt.world,
-                            "torch": torch.__version__}
+                metadata = run_metadata(NAME, step, config, rt, time.perf_counter() - t0,
+                                        vgg_info, data)
                 net = unwrap(ddp).net
                 save_training_state(
                     out, step, {NAME: (config.network, net),
@@ -220,20 +222,6 @@ def train_correspondence(config: StageAConfig, data: str | Path, out: str | Path
             rt.barrier()
     return {"steps": run.steps, "start": start, "seconds": time.perf_counter() - t0,
             "losses": last, "vgg": vgg_info, "model": unwrap(ddp)}
-
-
-def resolve_config(cls: type, args: argparse.Namespace, out: Path) -> Any:
-    """The run's config: preset + flags + ``--set``; on resume the saved one (new ``--steps``)."""
-    if args.resume:
-        folder = latest_state(out)
-        if folder is not None:
-            meta, _ = load_training_state(folder)
-            saved = config_from_dict(cls, meta["config"])
-            if args.steps is not None:
-                saved = dataclasses.replace(saved, run=dataclasses.replace(saved.run,
-                                                                           steps=args.steps))
-            return saved
-    return apply_common_flags(cls.preset(args.model_size), args)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

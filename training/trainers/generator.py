@@ -23,6 +23,7 @@ import torch
 
 from inference.checkpoint import load_checkpoint
 from inference.commands.validation import int_in
+from inference.correspondence.sampling import KeyIndexSampler
 from inference.errors import BadInputError
 from inference.networks.correspondence_net import CorrespondenceNet, CorrespondenceNetConfig
 from inference.networks.generator import GeneratorConfig, ManipulationGenerator
@@ -39,8 +40,14 @@ from training.losses import (
     l1_loss,
     load_vgg19,
 )
-from training.trainers.common import MAX_STEPS, RunConfig, add_common_arguments, check_out
-from training.trainers.correspondence import resolve_config
+from training.trainers.common import (
+    MAX_STEPS,
+    RunConfig,
+    add_common_arguments,
+    check_out,
+    resolve_config,
+    run_metadata,
+)
 from training.trainers.monitor import TrainMonitor, write_grid
 from training.trainers.runtime import Runtime, seed_everything, setup_runtime, unwrap, wrap_ddp
 from training.trainers.state import (
@@ -112,107 +119,137 @@ def make_xwarp(net: CorrespondenceNet, sampler, warp: WarpConfig, batch: dict[st
     return r.clamp(0, 1) * m + x1 * (1 - m)
 
 
-def train_generator(config: StageBConfig, data: str | Path, correspondence: str | Path,
-                    out: str | Path, resume: bool = False,
-                    runtime: Runtime | None = None) -> dict[str, Any]:
-    out = Path(out)
-    rt = runtime or setup_runtime(config.run.device, config.run.amp)
-    run, w = config.run, config.losses
-    seed_everything(run.seed, run.threads)
-    corr_cfg, corr_net, corr_meta = load_correspondence(correspondence, rt.device)
-    gen_net = ManipulationGenerator(config.network).to(rt.device)
-    disc = PatchDiscriminator(config.discriminator).to(rt.device)
-    opt_g = torch.optim.Adam(gen_net.parameters(), lr=run.lr, betas=run.betas)
-    opt_d = torch.optim.Adam(disc.parameters(), lr=config.lr_d, betas=run.betas)
-    generator = torch.Generator(device=rt.device).manual_seed(run.seed * 7919 + rt.rank)
-    start = 0
-    if resume and (folder := latest_state(out)) is not None:
-        meta, tensors = load_training_state(folder)
-        load_networks(folder, {NAME: gen_net, "discriminator": disc})
-        restore_optimizer(opt_g, "opt_g", tensors, meta["optimizers"]["opt_g"])
-        restore_optimizer(opt_d, "opt_d", tensors, meta["optimizers"]["opt_d"])
-        restore_rng(tensors, generator)
-        start = int(meta["step"])
-    # The data first: a wrong --data is a one-line error before the VGG weights are fetched.
-    dataset = ManipulationSamples(data, config.data, seed=run.seed)
-    vgg, vgg_info = load_vgg19(run.vgg)
-    vgg = vgg.to(rt.device)
-    sampler = config.warp.sampler()
-    loader = make_loader(dataset, run.batch_size, run.seed, start, rt.rank, rt.world,
-                         config.data.workers, config.data.pin_memory, config.data.prefetch)
-    d_ddp = wrap_ddp(disc, rt)
-    scaler = rt.scaler()
-    monitor = TrainMonitor(out, run.steps, run.log_every, run.batch_size * rt.world, rt.main)
-    if rt.main:
-        out.mkdir(parents=True, exist_ok=True)
-        print(f"stage B: {len(dataset)} photos, {run.steps} steps from {start} "
-              f"({config.coarse_steps} coarse), batch {run.batch_size}×{rt.world} at "
-              f"{config.data.size}², device {rt.device}, VGG-19 {vgg_info['weights']}",
-              flush=True)
-    t0 = time.perf_counter()
-    last: dict[str, float] = {}
-    g_ddp, g_phase = None, None
-    batches = iter(loader)
-    for step in range(start + 1, run.steps + 1):
+class GeneratorTrainer:
+    """Stage B: the networks, optimisers, data and VGG are set up once; :meth:`step` runs one
+    optimisation step (log, sample grid and checkpoint included) and :meth:`train` the loop."""
+
+    def __init__(self, config: StageBConfig, data: str | Path, correspondence: str | Path,
+                 out: str | Path, resume: bool = False, runtime: Runtime | None = None) -> None:
+        self.config, self.data, self.correspondence = config, data, correspondence
+        self.out = out = Path(out)
+        self.rt = rt = runtime or setup_runtime(config.run.device, config.run.amp)
+        run = config.run
+        seed_everything(run.seed, run.threads)
+        self.corr_cfg, self.corr_net, self.corr_meta = load_correspondence(correspondence,
+                                                                           rt.device)
+        self.gen_net = ManipulationGenerator(config.network).to(rt.device)
+        self.disc = PatchDiscriminator(config.discriminator).to(rt.device)
+        self.opt_g = torch.optim.Adam(self.gen_net.parameters(), lr=run.lr, betas=run.betas)
+        self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=config.lr_d, betas=run.betas)
+        self.generator = torch.Generator(device=rt.device).manual_seed(run.seed * 7919 + rt.rank)
+        self.start = 0
+        if resume and (folder := latest_state(out)) is not None:
+            meta, tensors = load_training_state(folder)
+            load_networks(folder, {NAME: self.gen_net, "discriminator": self.disc})
+            restore_optimizer(self.opt_g, "opt_g", tensors, meta["optimizers"]["opt_g"])
+            restore_optimizer(self.opt_d, "opt_d", tensors, meta["optimizers"]["opt_d"])
+            restore_rng(tensors, self.generator)
+            self.start = int(meta["step"])
+        # The data first: a wrong --data is a one-line error before the VGG weights are fetched.
+        dataset = ManipulationSamples(data, config.data, seed=run.seed)
+        vgg, self.vgg_info = load_vgg19(run.vgg)
+        self.vgg = vgg.to(rt.device)
+        self.sampler = KeyIndexSampler(config.warp.sampler)
+        loader = make_loader(dataset, run.batch_size, run.seed, self.start, rt.rank, rt.world,
+                             config.data.workers, config.data.pin_memory, config.data.prefetch)
+        self.d_ddp = wrap_ddp(self.disc, rt)
+        self.scaler = rt.scaler()
+        self.monitor = TrainMonitor(out, run.steps, run.log_every, run.batch_size * rt.world,
+                                    rt.main)
+        if rt.main:
+            out.mkdir(parents=True, exist_ok=True)
+            print(f"stage B: {len(dataset)} photos, {run.steps} steps from {self.start} "
+                  f"({config.coarse_steps} coarse), batch {run.batch_size}×{rt.world} at "
+                  f"{config.data.size}², device {rt.device}, VGG-19 {self.vgg_info['weights']}",
+                  flush=True)
+        self.t0 = time.perf_counter()
+        self.last: dict[str, float] = {}
+        self.g_ddp, self.g_phase = None, None
+        self.batches = iter(loader)
+
+    def train(self) -> dict[str, Any]:
+        """Every remaining step; returns a summary (steps, seconds, last losses, networks)."""
+        for step in range(self.start + 1, self.config.run.steps + 1):
+            self.step(step)
+        return {"steps": self.config.run.steps, "start": self.start,
+                "seconds": time.perf_counter() - self.t0, "losses": self.last,
+                "vgg": self.vgg_info, "generator": self.gen_net, "discriminator": self.disc}
+
+    def step(self, step: int) -> dict[str, float]:
+        """Optimisation step ``step``: generator, then (joint phase) discriminator; its losses."""
+        config, rt, run = self.config, self.rt, self.config.run
         phase = config.phase(step)
-        if phase != g_phase:   # the coarse phase leaves the refiner unused: DDP must know
-            g_ddp, g_phase = wrap_ddp(gen_net, rt, find_unused=phase == "coarse"), phase
-        batch = {k: v.to(rt.device, non_blocking=True) for k, v in next(batches).items()}
+        if phase != self.g_phase:   # the coarse phase leaves the refiner unused: DDP must know
+            self.g_ddp = wrap_ddp(self.gen_net, rt, find_unused=phase == "coarse")
+            self.g_phase = phase
+        batch = {k: v.to(rt.device, non_blocking=True) for k, v in next(self.batches).items()}
         x1, c1, m = batch["x1"], batch["c1"], batch["m"]
-        xwarp = make_xwarp(corr_net, sampler, config.warp, batch, generator)
+        xwarp = make_xwarp(self.corr_net, self.sampler, config.warp, batch, self.generator)
         with rt.autocast():
-            y, y_coarse = g_ddp(xwarp, c1, m, x1 * (1 - m), stage=1 if phase == "coarse" else 2)
-            f_x1 = vgg(x1, FEATURE_MATCHING.layers)
-            losses = {"l1_coarse": l1_loss(y_coarse, x1)}
-            if phase == "coarse":
-                losses["perceptual"] = feature_l1(vgg(y_coarse, FEATURE_MATCHING.layers), f_x1,
-                                                  FEATURE_MATCHING)
-            else:
-                comp = y * m + x1 * (1 - m)
-                losses["l1"] = l1_loss(y, x1)
-                losses["perceptual"] = feature_l1(vgg(y, FEATURE_MATCHING.layers), f_x1,
-                                                  FEATURE_MATCHING)
-                losses["adversarial"] = hinge_g_loss(d_ddp(comp, c1, m))
-            total = sum(getattr(w, k) * v for k, v in losses.items())
-        opt_g.zero_grad(set_to_none=True)
-        scaler.scale(total).backward()
-        scaler.step(opt_g)
+            y, y_coarse = self.g_ddp(xwarp, c1, m, x1 * (1 - m),
+                                     stage=1 if phase == "coarse" else 2)
+            comp = y * m + x1 * (1 - m)                   # Eq. 6: the edit pasted into x1
+            losses = self._generator_losses(phase, batch, y, y_coarse, comp)
+            total = sum(getattr(config.losses, k) * v for k, v in losses.items())
+        self.opt_g.zero_grad(set_to_none=True)
+        self.scaler.scale(total).backward()
+        self.scaler.step(self.opt_g)
         if phase == "joint":
-            with rt.autocast():
-                logits = d_ddp(torch.cat([x1, comp.detach()]), torch.cat([c1, c1]),
-                               torch.cat([m, m]))
-                real, fake = logits.chunk(2)
-                d_loss = hinge_d_loss(real, fake)
-            opt_d.zero_grad(set_to_none=True)
-            scaler.scale(d_loss).backward()
-            scaler.step(opt_d)
-            losses["discriminator"] = d_loss
-        scaler.update()
-        last = {k: float(v.detach()) for k, v in losses.items()} | {"total": float(total.detach())}
-        monitor.add(last)
-        monitor.step_done(step, phase, force=step == run.steps)
+            losses["discriminator"] = self._discriminator_step(x1, c1, m, comp)
+        self.scaler.update()
+        self.last = ({k: float(v.detach()) for k, v in losses.items()}
+                     | {"total": float(total.detach())})
+        self.monitor.add(self.last)
+        self.monitor.step_done(step, phase, force=step == run.steps)
         if rt.main and (step % run.image_every == 0 or step == run.steps):
-            write_grid(out / "samples" / f"step_{step:08d}.png",
-                       [x1 * (1 - m), batch["x1s"], xwarp, y_coarse, y * m + x1 * (1 - m), x1])
+            write_grid(self.out / "samples" / f"step_{step:08d}.png",
+                       [x1 * (1 - m), batch["x1s"], xwarp, y_coarse, comp, x1])
         if step % run.checkpoint_every == 0 or step == run.steps:
             if rt.main:
-                metadata = {"stage": NAME, "step": step, "phase": phase,
-                            "config": config_dict(config), "vgg": vgg_info, "data": str(data),
-                            "correspondence_from": str(correspondence),
-                            "correspondence_metadata": corr_meta,
-                            "images_seen": step * run.batch_size * rt.world,
-                            "train_seconds": round(time.perf_counter() - t0, 1),
-                            "device": str(rt.device), "world_size": rt.world,
-                            "torch": torch.__version__}
-                save_training_state(
-                    out, step, {CORRESPONDENCE: (corr_cfg, corr_net),
-                                NAME: (config.network, unwrap(g_ddp)),
-                                "discriminator": (config.discriminator, unwrap(d_ddp))},
-                    [CORRESPONDENCE, NAME], {"opt_g": opt_g, "opt_d": opt_d}, generator,
-                    {"config": config_dict(config)}, metadata, run.keep)
+                self._save(step, phase)
             rt.barrier()
-    return {"steps": run.steps, "start": start, "seconds": time.perf_counter() - t0,
-            "losses": last, "vgg": vgg_info, "generator": gen_net, "discriminator": disc}
+        return self.last
+
+    def _generator_losses(self, phase: str, batch: dict[str, torch.Tensor], y: torch.Tensor,
+                          y_coarse: torch.Tensor, comp: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Eq. 9-10: L1 and perceptual; in the joint phase also on ``y``, plus adversarial."""
+        x1, c1, m, vgg = batch["x1"], batch["c1"], batch["m"], self.vgg
+        f_x1 = vgg(x1, FEATURE_MATCHING.layers)
+        losses = {"l1_coarse": l1_loss(y_coarse, x1)}
+        if phase == "coarse":
+            losses["perceptual"] = feature_l1(vgg(y_coarse, FEATURE_MATCHING.layers), f_x1,
+                                              FEATURE_MATCHING)
+        else:
+            losses["l1"] = l1_loss(y, x1)
+            losses["perceptual"] = feature_l1(vgg(y, FEATURE_MATCHING.layers), f_x1,
+                                              FEATURE_MATCHING)
+            losses["adversarial"] = hinge_g_loss(self.d_ddp(comp, c1, m))
+        return losses
+
+    def _discriminator_step(self, x1: torch.Tensor, c1: torch.Tensor, m: torch.Tensor,
+                            comp: torch.Tensor) -> torch.Tensor:
+        with self.rt.autocast():
+            logits = self.d_ddp(torch.cat([x1, comp.detach()]), torch.cat([c1, c1]),
+                                torch.cat([m, m]))
+            real, fake = logits.chunk(2)
+            d_loss = hinge_d_loss(real, fake)
+        self.opt_d.zero_grad(set_to_none=True)
+        self.scaler.scale(d_loss).backward()
+        self.scaler.step(self.opt_d)
+        return d_loss
+
+    def _save(self, step: int, phase: str) -> None:
+        config, rt, run = self.config, self.rt, self.config.run
+        metadata = run_metadata(NAME, step, config, rt, time.perf_counter() - self.t0,
+                                self.vgg_info, self.data, phase=phase,
+                                correspondence_from=str(self.correspondence),
+                                correspondence_metadata=self.corr_meta)
+        save_training_state(
+            self.out, step, {CORRESPONDENCE: (self.corr_cfg, self.corr_net),
+                             NAME: (config.network, unwrap(self.g_ddp)),
+                             "discriminator": (config.discriminator, unwrap(self.d_ddp))},
+            [CORRESPONDENCE, NAME], {"opt_g": self.opt_g, "opt_d": self.opt_d}, self.generator,
+            {"config": config_dict(config)}, metadata, run.keep)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -237,7 +274,8 @@ def run(args: argparse.Namespace) -> int:
                             f"{config.coarse_steps}")
     rt = setup_runtime(config.run.device, config.run.amp)
     try:
-        summary = train_generator(config, args.data, args.correspondence, out, args.resume, rt)
+        summary = GeneratorTrainer(config, args.data, args.correspondence, out, args.resume,
+                                   rt).train()
     finally:
         rt.close()
     if rt.main:

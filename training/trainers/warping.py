@@ -4,7 +4,7 @@ maps (paper 000 section 3.2, "Training Scheme")."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -14,21 +14,11 @@ from inference.correspondence.sparse_warp import DEFAULT_GAMMA, sparse_attentive
 
 @dataclass(frozen=True)
 class WarpConfig:
-    """Sampler and attention settings (paper: N = 15, M = 2; γ = 100 as CoCosNet)."""
+    """Sampler and attention settings (paper: N = 15, M = 2; γ = 100 as CoCosNet). The sampler's
+    ``class_penalty`` and ``chunk_size`` serve the attentive warp too."""
 
-    iterations: int = 15
-    particles: int = 2
-    samples: int = 2
-    extra_rounds: int = 1
-    class_penalty: float = 10.0
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
     gamma: float = DEFAULT_GAMMA
-    chunk_size: int = 8192
-
-    def sampler(self) -> KeyIndexSampler:
-        return KeyIndexSampler(SamplerConfig(
-            iterations=self.iterations, particles=self.particles, samples=self.samples,
-            extra_rounds=self.extra_rounds, class_penalty=self.class_penalty,
-            chunk_size=self.chunk_size))
 
 
 def sample_keys(sampler: KeyIndexSampler, uc: torch.Tensor, ux: torch.Tensor,
@@ -54,6 +44,6 @@ def hrs_warp(sampler: KeyIndexSampler, config: WarpConfig, uc: torch.Tensor, ux:
         out = sparse_attentive_warp(uc.float(), ux.float(), source.float(), keys,
                                     gamma=config.gamma, target_classes=target_labels,
                                     source_classes=source_labels.long(),
-                                    class_penalty=config.class_penalty,
-                                    chunk_size=config.chunk_size)
+                                    class_penalty=config.sampler.class_penalty,
+                                    chunk_size=config.sampler.chunk_size)
     return out.warped

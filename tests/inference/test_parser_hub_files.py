@@ -13,7 +13,7 @@ import pytest
 
 from inference.errors import BadInputError, ModelUnavailableError
 from inference.parser import PARSERS
-from inference.parser.hub import HubFile, parse_hub_spec, repo_cache_folder
+from inference.parser.hub_files import HubFile, parse_hub_spec, repo_cache_folder
 from inference.parser.loader import load_parser
 from tests.inference.test_parser_models import build_colour_model, halves
 
@@ -76,7 +76,7 @@ def test_registry_name_resolves_to_its_pinned_revision(offline_cache, model_file
 def test_pinned_commit_in_cache_needs_no_network_even_online(tmp_path, monkeypatch, model_file):
     import huggingface_hub.file_download as fd
 
-    from inference.parser import hub
+    from inference.parser import hub_files
 
     def no_network(*args, **kwargs):
         raise AssertionError("the Hub was asked for metadata of a pinned, cached file")
@@ -84,7 +84,7 @@ def test_pinned_commit_in_cache_needs_no_network_even_online(tmp_path, monkeypat
     cache = tmp_path / "c"
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-    monkeypatch.setattr(hub, "hub_reachable", lambda timeout=3.0: True)  # pretend online
+    monkeypatch.setattr(hub_files, "hub_reachable", lambda timeout=3.0: True)  # pretend online
     monkeypatch.setattr(fd, "_get_metadata_or_catch_error", no_network)
     put_in_hub_cache(cache, "test-org/pinned", "m.onnx", model_file, branch=None)
     parser = load_parser(f"hf:test-org/pinned/m.onnx@{COMMIT}")
@@ -144,10 +144,10 @@ def test_result_is_full_resolution_uint8(offline_cache, model_file):
 
 
 def test_unreachable_hub_fails_fast_with_the_cache_only(tmp_path, monkeypatch):
-    from inference.parser import hub
+    from inference.parser import hub_files
 
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-    monkeypatch.setattr(hub, "hub_reachable", lambda timeout=3.0: False)
+    monkeypatch.setattr(hub_files, "hub_reachable", lambda timeout=3.0: False)
     with pytest.raises(ModelUnavailableError, match="Hub could not be reached"):
         load_parser("hf:test-org/absent/model.onnx")

@@ -10,7 +10,7 @@ photo itself:
   that fall outside it have no true match and are left out of the score);
 * ``scale``     -- the source is a wider crop (zoom out by 0.75..0.9) resized to the output size.
 
-This module only serves measurement (tests, profiling, the bench); the engine never uses it.
+This module only serves measurement (tests and the bench); the engine never uses it.
 """
 
 from __future__ import annotations
@@ -122,14 +122,6 @@ def make_pair(seed: int, size: int, transform: str | None = None) -> ToyPair:
         seed=seed,
     )
     return ToyPair(request, _chw(tgt_img), torch.from_numpy(valid), transform)
-
-
-def psnr(warped: torch.Tensor, target: torch.Tensor, valid: torch.Tensor | None = None) -> float:
-    """PSNR in dB of ``(3, H, W)`` images in [0, 1] over ``valid`` pixels."""
-    err = (warped.detach().cpu().float() - target.float()).pow(2).mean(0)
-    if valid is not None:
-        err = err[valid]
-    return float(10 * torch.log10(1.0 / err.mean().clamp_min(1e-12)))
 
 
 def _chw(img: np.ndarray) -> torch.Tensor:

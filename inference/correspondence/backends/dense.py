@@ -36,10 +36,10 @@ from inference.correspondence.base import (
     MemoryBudgetError,
     WarpRequest,
     WarpResult,
-    channel_normalize,
 )
 from inference.correspondence.features import SemanticFeatures
 from inference.errors import BadInputError
+from inference.networks.normalize import channel_normalize
 from inference.progress import CancelToken, ProgressFn
 
 COCOSNET_ALPHA = 100.0

@@ -10,7 +10,7 @@ iterations of
   shifted by the neighbour's offset (coherent matches), done with tensor shifts over row bands --
   never a Python loop over pixels; scan directions alternate as in PatchMatch;
 * **refinement**: with trained weights, one ConvGRU step predicts a correction ``ΔH`` of every
-  candidate (Eq. 6-7, :mod:`inference.correspondence.convgru`). Without weights the GRU is off
+  candidate (Eq. 6-7, :mod:`inference.networks.convgru`). Without weights the GRU is off
   (``timings["gru_enabled"] == 0``) and a *deterministic, non-learned* stand-in refines instead:
   the ``(2r+1)² - 1`` keys around each query's best key are evaluated (a local search of radius
   ``local_search_radius``, which fixes the ±1 px error that upsampling leaves).
@@ -32,11 +32,6 @@ import torch
 
 from inference.correspondence.atlas import check_request
 from inference.correspondence.base import FeatureProvider, WarpRequest, WarpResult
-from inference.correspondence.convgru import (
-    CHECKPOINT_NAME,
-    ConvGRURefiner,
-    ConvGRURefinerConfig,
-)
 from inference.correspondence.keybank import (
     NEG,
     KeyBank,
@@ -52,6 +47,11 @@ from inference.correspondence.keybank import (
     upsample_keys,
 )
 from inference.errors import CheckpointError
+from inference.networks.convgru import (
+    CHECKPOINT_NAME,
+    ConvGRURefiner,
+    ConvGRURefinerConfig,
+)
 from inference.progress import CancelToken, ProgressFn
 
 
