@@ -13,8 +13,9 @@ from typing import NamedTuple
 
 from PySide6.QtCore import QObject, Signal
 
-from app.document import DocumentEvent, EditDocument, LayoutTarget, ObjectSelection, RegionMap
+from app.document import DocumentEvent, EditDocument, LayoutTarget, ObjectSelection
 from app.document.strokes import MAX_BRUSH_SIZE
+from inference.arrays import RegionMap
 from inference.labels import class_table
 
 MAX_RECENT_CLASSES = 12

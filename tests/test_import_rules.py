@@ -22,6 +22,7 @@ APP_MAY_IMPORT = (
     "inference.defaults",    # the defaults the CLI and the GUI share (torch-free)
     "inference.samples",     # the sample photos and layouts the editor opens
     "inference.jsonfile",    # the hardened JSON reader project files share with checkpoints
+    "inference.cache",       # the per-photo source cache the GUI's engine session holds
 )
 # Allowed as the package only, not its submodules: the backend registry (names, N/M takers).
 APP_MAY_IMPORT_EXACTLY = ("inference.correspondence",)

@@ -21,7 +21,7 @@ def _result(keys: list[tuple[int, int, int]], windows: list[CropWindow],
     corr = Correspondence(k, weights, k[0].float())
     image = np.zeros((crop.height, crop.width, 3), np.uint8)
     return EditResult(image=image, warped=image, mask=np.ones(image.shape[:2], bool),
-                      path="synthesis", warp_backend="hrs", window=crop, correspondence=corr,
+                      route="synthesis", warp_backend="hrs", window=crop, correspondence=corr,
                       sources=sources, source_windows=windows)
 
 

@@ -30,7 +30,7 @@ def make_doc() -> EditDocument:
 def edit_result(doc: EditDocument, value: int = 77) -> EditResult:
     image = np.full((*doc.shape, 3), value, np.uint8)
     return EditResult(image=image, warped=np.full_like(image, value // 2),
-                      mask=doc.edit_mask(), path="synthesis", warp_backend="hrs-ms")
+                      mask=doc.edit_mask(), route="synthesis", warp_backend="hrs-ms")
 
 
 def test_the_document_stores_the_engines_result_read_only():
@@ -39,7 +39,7 @@ def test_the_document_stores_the_engines_result_read_only():
     assert doc.set_result(edit, doc.revision)
     record = doc.last_result
     assert record.edit is not None and record.edit.image is record.image
-    assert record.edit.path == "synthesis" and record.warped[0, 0, 0] == 38
+    assert record.edit.route == "synthesis" and record.warped[0, 0, 0] == 38
     for array in (record.image, record.warped, record.edit.mask):
         assert not array.flags.writeable
     edit.image[...] = 0  # the engine's array: the document kept its own copy
