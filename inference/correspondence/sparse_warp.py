@@ -47,12 +47,16 @@ def sparse_attentive_warp(
     class_penalty: float = 0.0,
     chunk_size: int = 32768,
     stats: WarpStats | None = None,
+    source_rows: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> SparseWarpOutput:
     """Warp ``source_values`` to the target frame through sparse keys; see module docstring.
 
     With ``class_penalty`` (and both class maps) the attention logits get the same penalty the
     sampler used, ``γ·(s_qp - P·[class(q) != class(p)])``: keys of another class, accumulated in
     early iterations, then carry no weight. Keys with class ``-1`` get ``-inf``.
+
+    ``source_rows`` (batch of one): the source features and values already laid out as rows,
+    ``(Hs·Ws, C)`` and ``(Hs·Ws, V)``, as a caller that warps several targets keeps them.
     """
     b, c, h, w = target_features.shape
     _, v, hs, ws = source_values.shape
@@ -69,8 +73,11 @@ def sparse_attentive_warp(
     chunk = max(1, int(chunk_size))
     outs, wts = [], []
     for bi in range(b):
-        ux = source_features[bi].reshape(c, hs * ws).t().contiguous()        # (Ns, C)
-        xv = source_values[bi].reshape(v, hs * ws).t().contiguous()          # (Ns, V)
+        if source_rows is not None and b == 1:
+            ux, xv = source_rows
+        else:
+            ux = source_features[bi].reshape(c, hs * ws).t().contiguous()    # (Ns, C)
+            xv = source_values[bi].reshape(v, hs * ws).t().contiguous()      # (Ns, V)
         uc = target_features[bi].reshape(c, h * w).t()                       # (Nq, C)
         kq = keys[bi].reshape(k, h * w)                                      # (K, Nq)
         tcls = target_classes[bi].reshape(-1) if use_classes else None

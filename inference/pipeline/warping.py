@@ -48,6 +48,9 @@ def warp_in_boxes(backend, request: WarpRequest, maps: FeatureMaps, mask: np.nda
     if image is None:
         raise ValueError("a warp in boxes needs the target image (the identity outside them)")
     warped = image.detach().float().clone()
+    # the sources are the same for every box: their atlas and tables are made once
+    prepared = backend.prepare(request, maps) if hasattr(backend, "prepare") else None
+    extra = {} if prepared is None else {"prepared": prepared}
     parts: list[tuple[Box, Correspondence]] = []
     timings: dict[str, float] = {}
     done = 0
@@ -65,7 +68,7 @@ def warp_in_boxes(backend, request: WarpRequest, maps: FeatureMaps, mask: np.nda
             target_known=None if request.target_known is None else request.target_known[ys, xs],
             seed=request.seed, target_frame=_shifted(request.target_frame, box))
         res = backend.warp_with_features(sub, FeatureMaps(maps.sources, maps.target[:, ys, xs]),
-                                         progress=part_progress, cancel=cancel)
+                                         progress=part_progress, cancel=cancel, **extra)
         warped[:, ys, xs] = res.warped.to(warped.device, warped.dtype)
         parts.append((box, res.correspondence))
         for k, v in res.timings.items():

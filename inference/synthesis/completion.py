@@ -42,7 +42,7 @@ import torch
 from inference.cache import SourceCache
 from inference.correspondence.atlas import SourceAtlas
 from inference.correspondence.base import Correspondence, WarpSource
-from inference.correspondence.sampling import KeyIndexSampler, SamplerConfig, key_rows
+from inference.correspondence.sampling import KeyIndexSampler, SamplerConfig
 from inference.errors import BadInputError
 from inference.progress import CancelToken, ProgressFn
 from inference.synthesis.levels import (
@@ -57,7 +57,13 @@ from inference.synthesis.levels import (
     rgb_to_lab,
 )
 from inference.synthesis.nnf import Box, component_boxes, remap_field
-from inference.synthesis.patches import colour_descriptors, key_table, pca_basis, query_table
+from inference.synthesis.patches import (
+    colour_descriptors,
+    key_table,
+    key_width,
+    pca_basis,
+    query_table,
+)
 from inference.synthesis.voting import AtlasView, VoteConfig, vote
 
 
@@ -156,7 +162,8 @@ class _Level:
     est: torch.Tensor           # (3, h, w) current estimate (known pixels exact)
     hole: torch.Tensor          # (h, w) bool
     labels: torch.Tensor        # (h, w) int64 edited layout
-    features: torch.Tensor      # (Cf', h, w) target layout features (projected)
+    features: torch.Tensor      # (Cf', h, w) target layout features (projected; zero outside
+                                # the boxes, where nothing reads them)
     sources: list[LevelSource]
     atlas: SourceAtlas
     key_rows: torch.Tensor      # (Ha·Wa, C) key table, row-major (the sampler gathers rows)
@@ -165,6 +172,7 @@ class _Level:
     beta: float
     origin: tuple[int, int]     # the target window's corner in the photo's level grid
     pos_scale: float            # level px per unit of position (the crop's long side)
+    boxes: list[Box]            # around the hole's parts: where the EM works
 
     @property
     def view(self) -> AtlasView:
@@ -265,7 +273,7 @@ class PatchSynthesis:
             if finest:
                 synth = lvl.est.clone()
             n_em = cfg.em_coarse if li == 0 else cfg.em_fine
-            for box in component_boxes(lvl.hole.cpu().numpy(), max(lvl.patch // 2, 2)):
+            for box in lvl.boxes:
                 self._complete_box(lvl, box, fld, extra, gen, unit, n_em, first_vote,
                                    synth if finest else None, ring, cancel)
             done += n_em
@@ -368,24 +376,38 @@ class PatchSynthesis:
         hole = torch.from_numpy(np.ascontiguousarray(resize_any(target.hole, grid)[win])).to(dev)
         labels = torch.from_numpy(
             resize_labels(target.labels, grid)[win].astype(np.int64)).to(dev)
-        tfeat = resize_features(target.features.float(), size).to(dev)
+        # the EM works in boxes around the hole's parts: the target's layout features are
+        # made (resized, projected) over the box that holds them all, not the whole crop
+        boxes = component_boxes(hole.cpu().numpy(), max(patch // 2, 2))
+        span = Box(min(b.y0 for b in boxes), max(b.y1 for b in boxes),
+                   min(b.x0 for b in boxes), max(b.x1 for b in boxes))
+        tpart = resize_features(target.features.float().to(dev), size,
+                                (span.y0, span.y1, span.x0, span.x1))
         src_feats = [x.features for x in lv]
-        if cfg.layout_components and cfg.layout_components < tfeat.shape[0]:
-            tfeat, src_feats = _project_layout(tfeat, hole, src_feats,
+        if cfg.layout_components and cfg.layout_components < tpart.shape[0]:
+            tpart, src_feats = _project_layout(tpart, hole[span.slices], src_feats,
                                                [x.labels >= 0 for x in lv],
                                                cfg.layout_components, gen)
+        tfeat = tpart.new_zeros(tpart.shape[0], *size)
+        tfeat[(slice(None), *span.slices)] = tpart
         filters, mean = pca_basis([x.lab for x in lv], [x.labels >= 0 for x in lv], patch,
                                   cfg.components, gen)
         beta = cfg.layout_weight if li == 0 else cfg.layout_weight_fine
         pos_scale = unit * sy
-        keys = key_rows(atlas.pack([
+        # the key table, row-major like the atlas (the sampler gathers rows), each source's
+        # keys written straight into its window of it
+        width = key_width(filters.shape[0], src_feats[0].shape[0], cfg.position_weight)
+        keys = torch.empty(atlas.height, atlas.width, width, device=dev)
+        for src, x, f, x0 in zip(sources, lv, src_feats, atlas.offsets):
+            h, w = x.size
             key_table(colour_descriptors(x.lab, filters, mean), f, beta,
                       _grid_positions(x.size, (0, 0), pos_scale, self.device)
                       if src.grid and cfg.position_weight > 0 else None,
-                      cfg.position_weight, cfg.reference_distance)
-            for src, x, f in zip(sources, lv, src_feats)]))
+                      cfg.position_weight, cfg.reference_distance, out=keys[:h, x0:x0 + w])
+            keys[h:, x0:x0 + w] = 0.0                        # padding: never a valid key
+        keys = keys.view(-1, width)
         return _Level(li, s, size, patch, est, hole, labels, tfeat, lv, atlas, keys, filters,
-                      mean, beta, origin, pos_scale)
+                      mean, beta, origin, pos_scale, boxes)
 
     def _complete_box(self, lvl: _Level, box: Box, fld: torch.Tensor, extra, gen, unit: float,
                       n_em: int, first_vote: bool, synth: torch.Tensor | None,

@@ -63,11 +63,29 @@ def resize_any(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cover > 1e-6
 
 
-def resize_features(features: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """``(C, h, w)`` channel-normalised features at ``size``, re-normalised."""
-    if tuple(features.shape[1:]) == tuple(size):
-        return features
-    out = F.interpolate(features[None], size=size, mode="bilinear", align_corners=False)[0]
+def resize_features(features: torch.Tensor, size: tuple[int, int],
+                    window: tuple[int, int, int, int] | None = None) -> torch.Tensor:
+    """``(C, h, w)`` channel-normalised features at ``size``, re-normalised; with ``window =
+    (y0, y1, x0, x1)`` only that window of the resized map (bilinear, half-pixel centres: the
+    same values as resizing the whole map and cutting the window, at the window's cost)."""
+    if window is None:
+        if tuple(features.shape[1:]) == tuple(size):
+            return features
+        out = F.interpolate(features[None], size=size, mode="bilinear", align_corners=False)[0]
+        return channel_normalize(out)
+    y0, y1, x0, x1 = window
+    hi, wi = features.shape[1:]
+    if (hi, wi) == tuple(size):
+        return features[:, y0:y1, x0:x1]
+    h, w = size
+    dev = features.device
+    # output pixel centre -> input pixel coordinate -> grid_sample's [-1, 1] (border: clamped
+    # like interpolate's edge rows)
+    ys = ((torch.arange(y0, y1, device=dev, dtype=torch.float64) + 0.5) * hi / h) / hi * 2 - 1
+    xs = ((torch.arange(x0, x1, device=dev, dtype=torch.float64) + 0.5) * wi / w) / wi * 2 - 1
+    grid = torch.stack(torch.broadcast_tensors(xs[None, :], ys[:, None]), -1).float()
+    out = F.grid_sample(features[None].float(), grid[None], mode="bilinear",
+                        padding_mode="border", align_corners=False)[0]
     return channel_normalize(out)
 
 

@@ -70,24 +70,40 @@ def colour_descriptors(lab: torch.Tensor, filters: torch.Tensor, mean: torch.Ten
 
 def key_table(colour: torch.Tensor, layout: torch.Tensor, layout_weight: float,
               position: torch.Tensor | None, position_weight: float,
-              reference_distance: float) -> torch.Tensor:
+              reference_distance: float, out: torch.Tensor | None = None) -> torch.Tensor:
     """Key side: ``[d, √μ·p, ind, |d|² + μ|p|²]`` for a photo pixel at ``position`` ``p``
     (``(2, h, w)``), ``[d, 0, 1, |d|² + μ·c]`` for a reference pixel (no position: a constant
-    ``c = reference_distance``), with ``d = [colour, √β·layout]``."""
-    d = torch.cat([colour, layout * layout_weight**0.5])
-    bias = d.square().sum(0, keepdim=True)
+    ``c = reference_distance``), with ``d = [colour, √β·layout]``.
+
+    Channels last, ``(h, w, C)``: the sampler gathers whole keys, so they are rows. Written into
+    ``out`` when given (a window of the atlas' row table: no intermediate copies)."""
+    dc, dl = colour.shape[0], layout.shape[0]
+    h, w = colour.shape[1:]
+    n = dc + dl + (4 if position_weight > 0 else 1)
+    if out is None:
+        out = colour.new_empty(h, w, n)
+    out[..., :dc] = colour.permute(1, 2, 0)
+    torch.mul(layout.permute(1, 2, 0), layout_weight**0.5, out=out[..., dc:dc + dl])
+    d = out[..., :dc + dl]
+    bias = out[..., -1]
+    torch.sum(d.square(), dim=-1, out=bias)
     if position_weight <= 0:
-        return torch.cat([d, bias])
-    h, w = d.shape[1:]
+        return out
     if position is None:
-        pos = d.new_zeros(2, h, w)
-        ind = d.new_ones(1, h, w)
-        bias = bias + position_weight * reference_distance
+        out[..., dc + dl:dc + dl + 2] = 0.0
+        out[..., dc + dl + 2] = 1.0
+        bias.add_(position_weight * reference_distance)
     else:
-        pos = position * position_weight**0.5
-        ind = d.new_zeros(1, h, w)
-        bias = bias + position_weight * position.square().sum(0, keepdim=True)
-    return torch.cat([d, pos, ind, bias])
+        torch.mul(position.permute(1, 2, 0), position_weight**0.5,
+                  out=out[..., dc + dl:dc + dl + 2])
+        out[..., dc + dl + 2] = 0.0
+        bias.add_(position.square().sum(0), alpha=position_weight)
+    return out
+
+
+def key_width(colour_components: int, layout_channels: int, position_weight: float) -> int:
+    """Channels of :func:`key_table`'s rows."""
+    return colour_components + layout_channels + (4 if position_weight > 0 else 1)
 
 
 def query_table(colour: torch.Tensor, layout: torch.Tensor, layout_weight: float,

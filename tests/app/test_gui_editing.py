@@ -11,31 +11,24 @@ import time
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QKeySequence
 
 from app.canvas.rendering import ViewLayer
 from app.document import EditDocument
 from app.main_window import MainWindow
-from app.prompts import ScriptedPrompts
 from app.session import Tool
 from app.settings import EditorSettings
 from inference.labels import class_table, search_classes
+from tests.app.windows import editor_window
 
 SKY, TREE, GRASS, SIDEWALK, CAR = 3, 5, 10, 12, 21
 
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    settings = EditorSettings(warp="hrs-ms", working_size=64, parser="regions")
-    win = MainWindow(store=store, prompts=ScriptedPrompts(), settings=settings)
-    qtbot.addWidget(win)
-    win.resize(900, 600)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.worker.shutdown()
+    yield from editor_window(
+        qtbot, tmp_path, EditorSettings(warp="hrs-ms", working_size=64, parser="regions"))
 
 
 def write_sample(tmp_path, h=48, w=64):

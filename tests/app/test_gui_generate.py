@@ -12,25 +12,19 @@ from PySide6.QtCore import QSettings
 import app.generation as generation
 from app.canvas import ViewMode
 from app.document import EditDocument
-from app.main_window import MainWindow
-from app.prompts import ScriptedPrompts
 from app.session import Tool
 from app.settings import EditorSettings
+from tests.app.windows import editor_window
 
 SKY, TREE, GRASS, CAR = 3, 5, 10, 21
 
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    settings = EditorSettings(warp="hrs-ms", working_size=64, parser="regions", device="cpu",
-                              iterations=2, particles=1)
-    win = MainWindow(store=store, prompts=ScriptedPrompts(), settings=settings)
-    qtbot.addWidget(win)
-    win.resize(900, 600)
-    win.show()
-    yield win
-    win.worker.shutdown()
+    yield from editor_window(
+        qtbot, tmp_path,
+        EditorSettings(warp="hrs-ms", working_size=64, parser="regions", device="cpu",
+                       iterations=2, particles=1))
 
 
 def edited_document(textured_car: bool = False) -> EditDocument:

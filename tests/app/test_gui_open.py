@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 
 from app.canvas.rendering import ViewLayer
-from app.main_window import MainWindow
 from app.prompts import ScriptedPrompts
 from app.session import Tool
 from app.settings import EditorSettings
+from tests.app.windows import editor_window
 
 ROOT = Path(__file__).resolve().parents[2]
 SKY, TREE = 3, 5
@@ -27,16 +27,9 @@ SKY, TREE = 3, 5
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    settings = EditorSettings(working_size=64, parser="segformer-b0-ade", device="cpu")
-    win = MainWindow(store=store, prompts=ScriptedPrompts(label_source="regions"),
-                     settings=settings)
-    qtbot.addWidget(win)
-    win.resize(800, 560)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.worker.shutdown()
+    yield from editor_window(
+        qtbot, tmp_path, EditorSettings(working_size=64, parser="segformer-b0-ade", device="cpu"),
+        ScriptedPrompts(label_source="regions"), size=(800, 560))
 
 
 def photo_file(folder: Path, name: str = "kite.png", seed: int = 4) -> tuple[Path, np.ndarray]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication, QSpinBox, QToolButton
 
@@ -16,26 +16,20 @@ from app.canvas.overlays import split_tag_rects
 from app.correspondence_map import PixelKeys, SourceKey
 from app.document import EditDocument
 from app.main_window import MainWindow
-from app.prompts import ScriptedPrompts
 from app.session import Tool
 from app.settings import EditorSettings
 from app.theme import apply_theme
 from inference.labels import class_table
+from tests.app.windows import editor_window
 
 SKY, TREE, GRASS = 3, 5, 10
 
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(store=store, prompts=ScriptedPrompts(),
-                     settings=EditorSettings(working_size=64, parser="regions", device="cpu"))
-    qtbot.addWidget(win)
-    win.resize(1200, 760)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.worker.shutdown()
+    yield from editor_window(
+        qtbot, tmp_path, EditorSettings(working_size=64, parser="regions", device="cpu"),
+        size=(1200, 760))
 
 
 @pytest.fixture

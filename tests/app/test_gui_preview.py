@@ -5,28 +5,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
 
 from app.canvas import ViewMode
 from app.canvas.rendering import ViewLayer
 from app.document import EditDocument
-from app.main_window import MainWindow
-from app.prompts import ScriptedPrompts
 from app.settings import EditorSettings
 from inference.labels import class_id
 from inference.samples import load_sample
+from tests.app.windows import editor_window
 
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    settings = EditorSettings(warp="hrs-ms", working_size=128, parser="regions", device="cpu")
-    win = MainWindow(store=store, prompts=ScriptedPrompts(), settings=settings)
-    qtbot.addWidget(win)
-    win.resize(900, 600)
-    win.show()
-    yield win
-    win.worker.shutdown()
+    yield from editor_window(
+        qtbot, tmp_path,
+        EditorSettings(warp="hrs-ms", working_size=128, parser="regions", device="cpu"))
 
 
 def _kite_deleted() -> EditDocument:

@@ -11,30 +11,24 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtCore import QPoint, Qt
 
 from app.canvas import ViewMode
 from app.canvas.rendering import ViewLayer
 from app.main_window import MainWindow
-from app.prompts import ScriptedPrompts
 from app.session import Tool
 from app.settings import EditorSettings
+from tests.app.windows import editor_window
 
 SKY, GRASS = 3, 10
 
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    settings = EditorSettings(warp="hrs-ms", working_size=64, parser="regions", device="cpu",
-                              iterations=2, particles=1)
-    win = MainWindow(store=store, prompts=ScriptedPrompts(), settings=settings)
-    qtbot.addWidget(win)
-    win.resize(900, 600)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.worker.shutdown()
+    yield from editor_window(
+        qtbot, tmp_path,
+        EditorSettings(warp="hrs-ms", working_size=64, parser="regions", device="cpu",
+                       iterations=2, particles=1))
 
 
 def click(qtbot, win: MainWindow, x: int, y: int) -> None:

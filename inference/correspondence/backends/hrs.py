@@ -24,7 +24,12 @@ from inference.correspondence.base import (
     WarpResult,
 )
 from inference.correspondence.features import SemanticFeatures
-from inference.correspondence.sampling import KeyIndexSampler, SamplerConfig, default_chunk_size
+from inference.correspondence.sampling import (
+    KeyIndexSampler,
+    SamplerConfig,
+    default_chunk_size,
+    key_rows,
+)
 from inference.correspondence.sparse_warp import DEFAULT_GAMMA, sparse_attentive_warp
 from inference.errors import BadInputError
 from inference.progress import CancelToken, ProgressFn
@@ -40,6 +45,19 @@ class HRSConfig:
     gamma: float = DEFAULT_GAMMA
     seed: int | None = None         # None: use the request's seed
     device: str = "cpu"
+
+
+@dataclass
+class PreparedSources:
+    """A warp's source side: the atlas, its features ``(C, Ha, Wa)`` and the same as rows
+    (``(Ha·Wa, C)`` features, ``(Ha·Wa, 3)`` colours: what the sampler and the warp gather);
+    ``coarse`` holds the multi-scale backend's coarse atlas, features and rows."""
+
+    atlas: SourceAtlas
+    ux: torch.Tensor
+    rows: torch.Tensor
+    values: torch.Tensor
+    coarse: tuple[SourceAtlas, torch.Tensor, torch.Tensor] | None = None
 
 
 class SparseAttentionBackend:
@@ -68,6 +86,15 @@ class SparseAttentionBackend:
         timings = {"features": time.perf_counter() - t0}
         return self.warp_with_features(request, maps, progress, cancel, timings)
 
+    @torch.no_grad()
+    def prepare(self, request: WarpRequest, maps: FeatureMaps) -> PreparedSources:
+        """The source side of a warp: the atlas and its feature and value tables. Several
+        targets warped from the same sources (the editor's boxes) share one."""
+        dev = self.device
+        atlas = SourceAtlas.build(request.sources, dev)
+        ux = atlas.pack([f.to(dev, torch.float32) for f in maps.sources])       # (C, Ha, Wa)
+        return PreparedSources(atlas, ux, key_rows(ux), key_rows(atlas.image))
+
     def warp_with_features(
         self,
         request: WarpRequest,
@@ -75,29 +102,31 @@ class SparseAttentionBackend:
         progress: ProgressFn | None = None,
         cancel: CancelToken | None = None,
         timings: dict[str, float] | None = None,
+        prepared: PreparedSources | None = None,
     ) -> WarpResult:
-        """Warp with precomputed features (learned ones, or cached across calls)."""
+        """Warp with precomputed features (learned ones, or cached across calls) and, when
+        given, the sources :meth:`prepare` made for these ``request.sources`` and ``maps``."""
         check_request(request)
         _check_maps(request, maps)
         timings = dict(timings or {})
         dev = self.device
         with torch.no_grad():
             t0 = time.perf_counter()
-            atlas = SourceAtlas.build(request.sources, dev)
-            ux = atlas.pack([f.to(dev, torch.float32) for f in maps.sources])   # (C, Ha, Wa)
+            src = prepared if prepared is not None else self.prepare(request, maps)
+            atlas = src.atlas
             uc = maps.target.to(dev, torch.float32)                             # (C, H, W)
             tl = request.target_labels.to(dev, torch.int64)                     # (H, W)
             gen = torch.Generator(device=dev)
             gen.manual_seed(self.config.seed if self.config.seed is not None else request.seed)
-            keys = self._sample(request, atlas, ux, uc, tl, gen, progress, cancel)
+            keys = self._sample(request, src, uc, tl, gen, progress, cancel)
             _sync(dev)
             timings["sampling"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             out = sparse_attentive_warp(
-                uc[None], ux[None], atlas.image[None], keys[None], gamma=self.config.gamma,
+                uc[None], src.ux[None], atlas.image[None], keys[None], gamma=self.config.gamma,
                 target_classes=tl[None], source_classes=atlas.key_class[None],
                 class_penalty=self.config.sampler.class_penalty,
-                chunk_size=self.config.sampler.chunk_size)
+                chunk_size=self.config.sampler.chunk_size, source_rows=(src.rows, src.values))
             corr = atlas.correspondence(keys, out.weights[0])
             _sync(dev)
             timings["warp"] = time.perf_counter() - t0
@@ -105,7 +134,8 @@ class SparseAttentionBackend:
         return WarpResult(warped=out.warped[0].clamp_(0.0, 1.0), correspondence=corr,
                           backend=self.name, corr_resolution=(int(h), int(w)), timings=timings)
 
-    def _sample(self, request, atlas, ux, uc, tl, gen, progress, cancel) -> torch.Tensor:
+    def _sample(self, request, src: PreparedSources, uc, tl, gen, progress,
+                cancel) -> torch.Tensor:
         raise NotImplementedError
 
 
@@ -119,9 +149,10 @@ class HRSBackend(SparseAttentionBackend):
         super().__init__(config or HRSConfig(), features)
         self.sampler = KeyIndexSampler(self.config.sampler)
 
-    def _sample(self, request, atlas, ux, uc, tl, gen, progress, cancel) -> torch.Tensor:
-        return self.sampler.sample(uc, tl, ux, atlas.key_class, gen,
-                                   progress=progress, cancel=cancel).keys
+    def _sample(self, request, src: PreparedSources, uc, tl, gen, progress,
+                cancel) -> torch.Tensor:
+        return self.sampler.sample(uc, tl, None, src.atlas.key_class, gen, progress=progress,
+                                   cancel=cancel, atlas_rows=src.rows).keys
 
 
 def _check_maps(request: WarpRequest, maps: FeatureMaps) -> None:

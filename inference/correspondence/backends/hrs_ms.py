@@ -21,9 +21,9 @@ from inference.correspondence.atlas import (
     downsample_source,
     sample_labels,
 )
-from inference.correspondence.backends.hrs import SparseAttentionBackend
-from inference.correspondence.base import FeatureProvider
-from inference.correspondence.sampling import KeyIndexSampler, Propagate, SamplerConfig
+from inference.correspondence.backends.hrs import PreparedSources, SparseAttentionBackend
+from inference.correspondence.base import FeatureMaps, FeatureProvider, WarpRequest
+from inference.correspondence.sampling import KeyIndexSampler, Propagate, SamplerConfig, key_rows
 from inference.correspondence.sparse_warp import DEFAULT_GAMMA
 from inference.errors import BadInputError
 from inference.networks.normalize import channel_normalize
@@ -67,22 +67,33 @@ class HRSMultiScaleBackend(SparseAttentionBackend):
         self.coarse = KeyIndexSampler(self.config.sampler)
         self.fine = KeyIndexSampler(self.config.fine_sampler())
 
-    def _sample(self, request, atlas, ux, uc, tl, gen, progress, cancel) -> torch.Tensor:
+    @torch.no_grad()
+    def prepare(self, request: WarpRequest, maps: FeatureMaps) -> PreparedSources:
+        """The fine sources (see the base class) and the coarse ones, each source pooled by
+        ``factor`` with its features re-normalised."""
         cfg, dev = self.config, self.device
-        h, w = tl.shape
-        hc, wc = coarse_size(h, w, cfg.factor)
-        uc_c = channel_normalize(F.adaptive_avg_pool2d(uc[None], (hc, wc))[0])
-        tl_c = sample_labels(tl, (hc, wc))
+        src = super().prepare(request, maps)
+        atlas, ux = src.atlas, src.ux
         coarse_sources, coarse_feats = [], []
-        for src, x0, (hs, ws) in zip(request.sources, atlas.offsets, atlas.sizes):
+        for s, x0, (hs, ws) in zip(request.sources, atlas.offsets, atlas.sizes):
             size = coarse_size(hs, ws, cfg.factor)
-            src = type(src)(src.image.to(dev), src.labels.to(dev),
-                            None if src.exclude is None else src.exclude.to(dev))
-            coarse_sources.append(downsample_source(src, size))
+            s = type(s)(s.image.to(dev), s.labels.to(dev),
+                        None if s.exclude is None else s.exclude.to(dev))
+            coarse_sources.append(downsample_source(s, size))
             f = ux[:, :hs, x0:x0 + ws]
             coarse_feats.append(channel_normalize(F.adaptive_avg_pool2d(f[None], size)[0]))
         atlas_c = SourceAtlas.build(coarse_sources, dev)
         ux_c = atlas_c.pack(coarse_feats)
+        return replace(src, coarse=(atlas_c, ux_c, key_rows(ux_c)))
+
+    def _sample(self, request, src: PreparedSources, uc, tl, gen, progress,
+                cancel) -> torch.Tensor:
+        cfg = self.config
+        h, w = tl.shape
+        hc, wc = coarse_size(h, w, cfg.factor)
+        uc_c = channel_normalize(F.adaptive_avg_pool2d(uc[None], (hc, wc))[0])
+        tl_c = sample_labels(tl, (hc, wc))
+        atlas, (atlas_c, _ux_c, rows_c) = src.atlas, src.coarse
         total = cfg.sampler.iterations + cfg.fine_iterations
 
         def coarse_progress(done: int, _total: int) -> None:
@@ -93,11 +104,12 @@ class HRSMultiScaleBackend(SparseAttentionBackend):
             if progress is not None:
                 progress(cfg.sampler.iterations + done, total)
 
-        coarse = self.coarse.sample(uc_c, tl_c, ux_c, atlas_c.key_class, gen,
-                                    progress=coarse_progress, cancel=cancel)
+        coarse = self.coarse.sample(uc_c, tl_c, None, atlas_c.key_class, gen,
+                                    progress=coarse_progress, cancel=cancel, atlas_rows=rows_c)
         init = self._upsample_particles(coarse.particles, atlas_c, atlas, tl, gen)
-        fine = self.fine.sample(uc, tl, ux, atlas.key_class, gen, init=init,
-                                window_px=cfg.fine_window, progress=fine_progress, cancel=cancel)
+        fine = self.fine.sample(uc, tl, None, atlas.key_class, gen, init=init,
+                                window_px=cfg.fine_window, progress=fine_progress, cancel=cancel,
+                                atlas_rows=src.rows)
         return fine.keys
 
     def _upsample_particles(

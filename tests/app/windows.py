@@ -1,0 +1,26 @@
+"""One way for the GUI tests to open the editor: its settings in a throwaway INI, scripted
+prompts, shown and exposed. Fixtures yield it and shut its worker down afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+from app.main_window import MainWindow
+from app.prompts import ScriptedPrompts
+from app.settings import EditorSettings
+
+
+def editor_window(qtbot, tmp_path: Path, settings: EditorSettings,
+                  prompts: ScriptedPrompts | None = None,
+                  size: tuple[int, int] = (900, 600)) -> Iterator[MainWindow]:
+    store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(store=store, prompts=prompts or ScriptedPrompts(), settings=settings)
+    qtbot.addWidget(win)
+    win.resize(*size)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.worker.shutdown()
