@@ -11,7 +11,8 @@ PACKAGES = ("app", "inference", "training", "scripts", "tests", "docs")
 
 
 def _named_paths(text: str) -> set[str]:
-    found = set(re.findall(r"`((?:%s)/[A-Za-z0-9_/.]*)`" % "|".join(PACKAGES), text))
+    roots = "|".join(PACKAGES)
+    found = set(re.findall(rf"`((?:{roots})/[A-Za-z0-9_/.]*)`", text))
     # bare file names in a room's row: `editor.py` under the row's folder
     for row in text.splitlines():
         folder = re.match(r"\| `((?:app|inference|training)/[a-z_/]+/)` \|", row)
