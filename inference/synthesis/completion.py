@@ -514,11 +514,11 @@ def _project_layout(target: torch.Tensor, hole: torch.Tensor, sources: list[torc
     pixels and the hole): distances keep their large terms at a fraction of the cost."""
     rows = [target[:, hole].t()]
     for f, ok in zip(sources, valid):
-        flat = f.reshape(f.shape[0], -1)[:, ok.reshape(-1)]
-        if flat.shape[1] > 4096:
-            idx = torch.randint(0, flat.shape[1], (4096,), generator=gen, device=flat.device)
-            flat = flat[:, idx]
-        rows.append(flat.t())
+        where = torch.nonzero(ok.reshape(-1)).squeeze(1)       # valid pixels, then a sample
+        if where.numel() > 4096:                               # of them: only those gathered
+            where = where[torch.randint(0, where.numel(), (4096,), generator=gen,
+                                        device=where.device)]
+        rows.append(f.reshape(f.shape[0], -1).index_select(1, where).t())
     data = torch.cat(rows).double()
     mean = data.mean(0)
     cov = (data - mean).t() @ (data - mean) / max(1, data.shape[0] - 1)
