@@ -35,7 +35,7 @@ from inference.labels import validate_label_values
 from inference.pipeline.cropping import CropWindow, crop_window, paste_back
 from inference.pipeline.fullres import resample_full_resolution
 from inference.pipeline.harmonize import harmonize
-from inference.pipeline.masking import edit_mask
+from inference.pipeline.masking import edit_mask, grow
 from inference.pipeline.models import EngineModels
 from inference.pipeline.objects import ObjectTransform, infer_object_transforms, paste_objects
 from inference.pipeline.synthesize import SourcePhoto, synthesis_invalid, synthesize_crop
@@ -212,7 +212,7 @@ class LayoutEditor:
             corr, r_work, maps = self._warp(job, run.span(5, 40), run.cancel)
         run.step(40)
         with run.timed("full_resolution"):
-            r_full = self._full_resolution(job, corr, r_work)
+            r_full = self._full_resolution(job, corr, r_work, mask)
         window = job.window
         xwarp_crop = np.where(window.cut(mask)[..., None], r_full,               # Eq. 7
                               window.cut(image).astype(np.float32) / 255.0)
@@ -331,14 +331,17 @@ class LayoutEditor:
         r_work = result.warped.detach().float().cpu().permute(1, 2, 0).numpy()
         return corr, r_work, maps
 
-    def _full_resolution(self, job: _EditJob, corr: Correspondence,
-                         r_work: np.ndarray) -> np.ndarray:
+    def _full_resolution(self, job: _EditJob, corr: Correspondence, r_work: np.ndarray,
+                         mask: np.ndarray) -> np.ndarray:
         """The warp at the crop's full resolution: every source's full-resolution pixels
-        sampled through the correspondence, or the working-size warp resized."""
+        sampled through the correspondence where the mask and a band around it are (nothing
+        else reads it: the colour harmonisation looks ``band`` px outside), or the
+        working-size warp resized."""
         window = job.window
         if window.scale < 1.0 and self.settings.full_resolution:
+            near = grow(window.cut(mask), _FULLRES_BAND)
             return resample_full_resolution(corr, job.full_sources, job.scales,
-                                            (window.height, window.width))
+                                            (window.height, window.width), want=near)
         return window.from_work(r_work)
 
     def _refine(self, job, image, labels, edited_labels, mask, objects, corr, r_work, r_full,
@@ -400,6 +403,9 @@ class LayoutEditor:
                                 f"{' and '.join(sampler_backends())}, not {st.warp!r}")
         features = self.models.features(st.runtime, config["device"])
         return create_backend(st.warp, features=features, **config)
+
+
+_FULLRES_BAND = 8          # px around the mask the full-resolution warp is made for
 
 
 def _check_image(image: np.ndarray, what: str) -> None:

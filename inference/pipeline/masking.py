@@ -44,3 +44,10 @@ def edit_mask(
             )
         mask |= user_mask.astype(bool)
     return mask
+
+
+def grow(mask: Mask, px: int) -> Mask:
+    """``mask`` dilated by ``px`` pixels (square neighbourhood)."""
+    if px <= 0:
+        return mask.copy()
+    return cv2.dilate(mask.astype(np.uint8), np.ones((2 * px + 1, 2 * px + 1), np.uint8)) > 0

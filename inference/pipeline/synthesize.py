@@ -14,6 +14,7 @@ from inference.arrays import FloatImage, LabelMap, Mask, RGBImage
 from inference.cache import SourceCache
 from inference.correspondence.base import Correspondence, FeatureMaps
 from inference.pipeline.cropping import CropWindow
+from inference.pipeline.masking import grow
 from inference.progress import CancelToken, ProgressFn
 from inference.synthesis.blending import (
     blend_seam,
@@ -54,12 +55,6 @@ def synthesis_invalid(mask: Mask, labels: LabelMap, edited: LabelMap,
     if reconstruction:
         return mask.copy()
     return mask & (labels == edited)
-
-
-def _dilate_np(mask: np.ndarray, px: int) -> np.ndarray:
-    import cv2
-
-    return cv2.dilate(mask.astype(np.uint8), np.ones((2 * px + 1, 2 * px + 1), np.uint8)) > 0
 
 
 def _seam_pixels(guide: GradientGuide, smooth: float = 0.01) -> np.ndarray:
@@ -133,11 +128,13 @@ def synthesize_crop(
     photo = window.cut(known).astype(np.float32) / 255.0
     hole_c = window.cut(hole)
     edited_c = window.cut(edited)
+    if initial is not None:
+        initial = np.where(hole_c[..., None], initial, photo)   # the warp is read in the hole
     if initial is not None and config.init_low_sigma > 0:
         # the warp's layout-following detail, the surroundings' colours (its per-pixel picks
         # average to whatever the keys' places had, not to what is around the hole)
-        initial = replace_low_frequencies(np.where(hole_c[..., None], initial, photo), photo,
-                                          hole_c, edited_c, config.init_low_sigma)
+        initial = replace_low_frequencies(initial, photo, hole_c, edited_c,
+                                          config.init_low_sigma)
     target = SynthesisTarget(known[cut], hole[cut], edited[cut], maps.target, crop,
                              initial if config.warp_start else None)
     corr = Correspondence(corr.keys[:0], corr.weights[:0], field)
@@ -164,7 +161,7 @@ def synthesize_crop(
     blended = poisson_blend(image, photo, hole_c, edited_c, (out.guide.gx, out.guide.gy),
                             start=seam, iterations=config.poisson_iterations)
     # the synthesis' own detail back on top (outside the hole's rim: the photo meets it there)
-    inner = hole_c & ~_dilate_np(~hole_c, 2)
+    inner = hole_c & ~grow(~hole_c, 2)
     blended = restore_detail(blended, np.where(hole_c[..., None] | out.ring[..., None], image,
                                                photo), inner, config.detail_sigma,
                              _seam_pixels(out.guide))
