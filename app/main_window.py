@@ -47,6 +47,7 @@ class MainWindow(QMainWindow):
         self.prompts = prompts or Prompts(self)
         self.session = EditorSession(self)
         self.worker = EngineWorker(self)
+        self._view_before_preview: ViewMode | None = None   # the view a preview switched from
         self.generation = GenerateController(self.session, self.worker, lambda: self.settings,
                                              self)
         self.files = FileActions(self.session, self.worker, self.prompts, lambda: self.settings,
@@ -323,17 +324,24 @@ class MainWindow(QMainWindow):
         """The edit so far (the warp, then each coarse level): shown where the result will be."""
         self.canvas.renderer.set_preview(image)
         if self.canvas.mode is ViewMode.EDIT:
+            self._view_before_preview = ViewMode.EDIT
             self.set_view_mode(ViewMode.RESULT)
         self.canvas.update()
         self.status.showMessage(f"Preview ({stage}) — refining…", 4000)
 
     def _preview_cleared(self) -> None:
+        """No result will replace the preview (cancelled, failed, dropped, the layout changed):
+        back to the view it switched from."""
         self.canvas.renderer.set_preview(None)
+        before, self._view_before_preview = self._view_before_preview, None
+        if before is not None and self.canvas.mode is ViewMode.RESULT:
+            self.set_view_mode(before)
         self.canvas.update()
 
     def _result_ready(self, result: EditResult) -> None:
         # The canvas draws the result and its warp from the document (Layer.RESULT).
         self.canvas.renderer.set_preview(None)
+        self._view_before_preview = None
         self.inspector.show_result(result)
         if self.canvas.mode is ViewMode.EDIT:
             self.set_view_mode(ViewMode.RESULT)

@@ -26,8 +26,10 @@ fi
 } | tee "$OUT/machine.txt"
 
 echo "== warp bench (cuda, 512 and 1024 px)" >&2
-timeout 150 "$PY" main.py bench --device cuda --resolutions 512,1024 --repeats 3 \
-    --timeout 60 --json "$OUT/warp.json" | tee "$OUT/warp.md"
+# not fatal: a slow backend must not cost the edit bench its turn
+timeout 150 "$PY" main.py bench --device cuda --resolutions 512,1024 --repeats 2 \
+    --timeout 40 --json "$OUT/warp.json" | tee "$OUT/warp.md" \
+    || echo "gpu_bench: the warp bench stopped early (status $?); see $OUT/warp.md" >&2
 
 echo "== edit bench (cuda)" >&2
 EXTRA=()

@@ -42,6 +42,7 @@ from inference.pipeline.synthesize import SourcePhoto, synthesis_invalid, synthe
 from inference.pipeline.warping import warp_in_boxes
 from inference.progress import CancelToken, ProgressFn, no_progress
 from inference.synthesis.completion import SynthesisConfig
+from inference.synthesis.levels import resize_any
 
 # Which branch of the pipeline made the result: none (nothing changed), the no-checkpoint
 # refinements, or the generator.
@@ -121,6 +122,7 @@ class _EditJob:
     request: WarpRequest | None = None
     feature_keys: list[Hashable] = field(default_factory=list)   # per warp source
     work_mask: np.ndarray | None = None
+    warp_mask: np.ndarray | None = None
     moved: int = 0                      # objects resampled exactly (their own pixels)
 
     @property
@@ -199,14 +201,15 @@ class LayoutEditor:
         run = _Run(progress or no_progress, cancel or CancelToken(), preview)
         st = self.settings
         labels = self._validated(image, edited_labels, labels, user_mask, objects, run.timings)
+        t_prepare = time.perf_counter()         # "prepare": the mask and the crop's set-up
         mask = edit_mask(labels, edited_labels, user_mask, st.mask_dilation)
         if not mask.any():
             return EditResult(image=image.copy(), warped=image.copy(), mask=mask,
                               route="unchanged", warp_backend=st.warp, timings=run.timings,
                               notes=["the edited layout equals the original: nothing to do"])
         run.step(2)
-        with run.timed("prepare"):
-            job = self._prepare(image, labels, edited_labels, mask, references)
+        job = self._prepare(image, labels, edited_labels, mask, references)
+        run.timings["prepare"] = time.perf_counter() - t_prepare
         run.step(5)
         with run.timed("warp"):
             corr, r_work, maps = self._warp(job, run.span(5, 40), run.cancel)
@@ -222,10 +225,10 @@ class LayoutEditor:
         with run.timed("refine"):
             route, y_crop = self._refine(job, image, labels, edited_labels, mask, objects, corr,
                                          r_work, r_full, maps, run)
-        run.step(95)
+        run.step(95)                          # the last cancel check: the rest is the result
         out = paste_back(image, window, _to_uint8(y_crop), mask)            # Eq. 6
         run.timings["total"] = time.perf_counter() - run.t0
-        run.step(100)
+        run.progress(100, 100)
         notes = [f"{job.moved} object(s) moved with their own pixels"] if job.moved else []
         return EditResult(image=out, warped=warped, mask=mask, route=route, warp_backend=st.warp,
                           window=window, correspondence=corr, sources=job.names,
@@ -307,6 +310,9 @@ class LayoutEditor:
             target_image=_tensor(x0w), target_known=torch.from_numpy(~mw), seed=st.seed,
             target_frame=crop_frame)
         job.work_mask = mw
+        # where the warp is read, at the working size: every working pixel a masked pixel
+        # touches (nearest resizing can drop a thin mask altogether)
+        job.warp_mask = resize_any(window.cut(mask), (window.work_h, window.work_w))
         return job
 
     def _warp(self, job: _EditJob, progress: ProgressFn, cancel: CancelToken):
@@ -323,7 +329,7 @@ class LayoutEditor:
             maps = SemanticFeatures()(job.request,
                                       memo=lambda i, make: self.cache.get(keys[i], make))
         if hand_made:
-            result = warp_in_boxes(backend, job.request, maps, job.work_mask, progress=progress,
+            result = warp_in_boxes(backend, job.request, maps, job.warp_mask, progress=progress,
                                    cancel=cancel)
         else:
             result = backend.warp(job.request, progress=progress, cancel=cancel)

@@ -42,7 +42,7 @@ def warp_in_boxes(backend, request: WarpRequest, maps: FeatureMaps, mask: np.nda
     h, w = request.target_labels.shape
     boxes = warp_boxes(mask, margin)
     total = sum(b.shape[0] * b.shape[1] for b in boxes)
-    if len(boxes) == 1 and boxes[0].shape == (h, w):
+    if not boxes or (len(boxes) == 1 and boxes[0].shape == (h, w)):
         return backend.warp_with_features(request, maps, progress=progress, cancel=cancel)
     image = request.target_image
     if image is None:

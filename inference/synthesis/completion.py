@@ -379,8 +379,10 @@ class PatchSynthesis:
         # the EM works in boxes around the hole's parts: the target's layout features are
         # made (resized, projected) over the box that holds them all, not the whole crop
         boxes = component_boxes(hole.cpu().numpy(), max(patch // 2, 2))
-        span = Box(min(b.y0 for b in boxes), max(b.y1 for b in boxes),
-                   min(b.x0 for b in boxes), max(b.x1 for b in boxes))
+        span = Box(0, 1, 0, 1)                   # a level without a hole: nothing reads it
+        if boxes:
+            span = Box(min(b.y0 for b in boxes), max(b.y1 for b in boxes),
+                       min(b.x0 for b in boxes), max(b.x1 for b in boxes))
         tpart = resize_features(target.features.float().to(dev), size,
                                 (span.y0, span.y1, span.x0, span.x1))
         src_feats = [x.features for x in lv]

@@ -83,5 +83,20 @@ def test_editing_during_a_generate_drops_the_preview(window, qtbot):
     with qtbot.waitSignal(window.generation.previewCleared, timeout=5000):
         doc.replace_labels(doc.original_labels.copy(), "edited")   # a new revision
     assert not window.canvas.renderer.has(ViewLayer.PREVIEW)
+    assert window.canvas.mode is ViewMode.EDIT        # back to the view the preview switched from
     window.generation.cancel()
     qtbot.waitUntil(lambda: not window.generation.busy, timeout=60000)
+
+
+def test_cancelling_after_the_preview_clears_it_and_returns_to_the_layout(window, qtbot):
+    doc = _kite_deleted()
+    window.session.set_document(doc)
+    assert window.canvas.mode is ViewMode.EDIT
+    with qtbot.waitSignal(window.generation.previewReady, timeout=60000):
+        window.acts.generate.trigger()
+    assert window.canvas.mode is ViewMode.RESULT
+    with qtbot.waitSignal(window.generation.previewCleared, timeout=60000):
+        window.acts.cancel.trigger()
+    qtbot.waitUntil(lambda: not window.generation.busy, timeout=60000)
+    assert not window.canvas.renderer.has(ViewLayer.PREVIEW)
+    assert window.canvas.mode is ViewMode.EDIT and doc.last_result is None

@@ -10,6 +10,7 @@ from inference.cache import SourceCache, fingerprint
 from inference.pipeline.editor import EditSettings, LayoutEditor
 from inference.pipeline.warping import warp_boxes
 from inference.synthesis.blending import _poisson_part, poisson_blend
+from inference.synthesis.levels import resize_any
 from training.synth import generate_scene
 
 FAST = EditSettings(warp="hrs-ms", working_size=96, iterations=4)
@@ -34,6 +35,33 @@ def test_a_second_edit_of_the_same_photo_reuses_the_source_side_and_gives_the_sa
     # and the same as an editor without anything cached
     fresh = LayoutEditor(FAST, cache=SourceCache()).edit(img, edited, lab)
     np.testing.assert_array_equal(fresh.image, first.image)
+
+
+def test_another_edit_of_the_same_photo_reuses_the_photos_side_and_matches_a_fresh_editor():
+    # the GUI's loop: the same photo, the layout painted further, so the mask (and the crop)
+    # change; what depends on the crop misses, the whole photo's side hits
+    img, lab, edited = _edit()
+    cache = SourceCache()
+    LayoutEditor(FAST, cache=cache).edit(img, edited, lab)
+    edited2 = edited.copy()
+    edited2[50:70, 70:100] = lab[0, 0]
+    before = cache.hits
+    again = LayoutEditor(FAST, cache=cache).edit(img, edited2, lab)
+    assert cache.hits > before
+    fresh = LayoutEditor(FAST, cache=SourceCache()).edit(img, edited2, lab)
+    np.testing.assert_array_equal(again.image, fresh.image)
+
+
+def test_a_mask_thinner_than_a_working_pixel_is_still_warped():
+    # a 1 px user mask on a crop four times the working size: nearest resizing drops it, the
+    # warp's boxes must not (and must not crash)
+    img, lab = generate_scene(5, (384, 512))
+    mask = np.zeros(lab.shape, bool)
+    mask[100:300, 200] = True
+    res = LayoutEditor(EditSettings(warp="hrs-ms", working_size=96, iterations=4,
+                                    mask_dilation=0)).edit(img, lab, lab, user_mask=mask)
+    assert res.route == "synthesis" and res.mask.sum() == mask.sum()
+    np.testing.assert_array_equal(res.image[~mask], img[~mask])
 
 
 def test_the_cache_misses_when_the_photo_or_its_layout_changes():
@@ -70,7 +98,7 @@ def test_the_warp_is_the_identity_outside_the_boxes_around_the_mask():
     img, lab, edited = _edit()
     res = LayoutEditor(FAST).edit(img, edited, lab)
     corr, win = res.correspondence, res.window
-    mw = win.to_work(res.mask)
+    mw = resize_any(win.cut(res.mask), (win.work_h, win.work_w))
     boxes = warp_boxes(mw)
     inside = np.zeros(mw.shape, bool)
     for b in boxes:
@@ -93,9 +121,12 @@ def test_poisson_blend_on_the_holes_boxes_equals_the_solve_over_the_whole_map():
     hole[10:25, 8:30] = True
     hole[35:55, 60:85] = True                                     # two separate parts
     labels = np.zeros((h, w), np.int64)
-    out = poisson_blend(synth, photo, hole, labels, iterations=2000, tol=1e-7)
+    gx = rng.normal(0, 0.05, (h, w - 1, 3)).astype(np.float32)    # a guidance field, too
+    gy = rng.normal(0, 0.05, (h - 1, w, 3)).astype(np.float32)
+    out = poisson_blend(synth, photo, hole, labels, (gx, gy), iterations=2000, tol=1e-7)
     # the same system over the whole map at once
-    ref = _poisson_part(synth, photo, hole, labels, None, None, 2000, 1e-7, 1e-3)
+    ref = _poisson_part(synth, photo, hole, labels, (gx, gy), None, 2000, 1e-7, 1e-3)
     assert np.abs(out[hole] - ref[hole]).max() < 1e-3
     np.testing.assert_array_equal(out[~hole], np.clip(photo, 0, 1)[~hole])
-    assert np.abs(out[hole].mean() - photo.mean()) < 0.05         # the step integrated away
+    plain = poisson_blend(synth, photo, hole, labels, iterations=2000, tol=1e-7)
+    assert np.abs(plain[hole].mean() - photo.mean()) < 0.05       # the step integrated away
