@@ -17,7 +17,7 @@ def _named_paths(text: str) -> set[str]:
     for row in text.splitlines():
         folder = re.match(r"\| `((?:app|inference|training)/[a-z_/]+/)` \|", row)
         if folder:
-            for name in re.findall(r"`([a-z_]+(?:/[a-z_]+\.py|\.py|/))`", row):
+            for name in re.findall(r"`([a-z0-9_]+(?:/[a-z0-9_]+\.py|\.py|/))`", row):
                 found.add(folder.group(1) + name)
     return found
 
