@@ -120,7 +120,7 @@ class _EditJob:
     names: list[str]
     photos: list[SourcePhoto]
     request: WarpRequest | None = None
-    feature_keys: list[Hashable] = field(default_factory=list)   # per warp source
+    feature_keys: list[Hashable | None] = field(default_factory=list)   # per warp source
     work_mask: np.ndarray | None = None
     warp_mask: np.ndarray | None = None
     moved: int = 0                      # objects resampled exactly (their own pixels)
@@ -265,7 +265,9 @@ class LayoutEditor:
         mw = window.to_work(mask)
         invalid = synthesis_invalid(mask, labels, edited_labels, st.reconstruction)
         photo_id = fingerprint(image, labels)
-        crop_key = ("features", photo_id, window)
+        # what changes with the mask (the crop) is not kept: the next generate has another one
+        whole_crop = (window.height, window.width) == image.shape[:2]
+        crop_key = ("features", photo_id, window) if whole_crop else None
         job = _EditJob(window, [window.cut(image)], [window], ["photo (crop)"],
                        [SourcePhoto("photo (crop)", window.cut(image), window.cut(labels), 1.0,
                                     window.cut(invalid), image, labels, invalid, crop_key)])
@@ -326,8 +328,8 @@ class LayoutEditor:
         maps = None
         if hand_made or synthesis:
             keys = job.feature_keys
-            maps = SemanticFeatures()(job.request,
-                                      memo=lambda i, make: self.cache.get(keys[i], make))
+            maps = SemanticFeatures()(job.request, memo=lambda i, make: make() if keys[i] is None
+                                      else self.cache.get(keys[i], make))
         if hand_made:
             result = warp_in_boxes(backend, job.request, maps, job.warp_mask, progress=progress,
                                    cancel=cancel)

@@ -112,7 +112,8 @@ def synthesize_crop(
     cut = (slice(py0, py1), slice(px0, px1))
     full = crop_src.full_image if crop_src.full_image is not None else photo_src.image
     invalid = crop_src.full_invalid
-    feats_key = (whole_src or crop_src).key
+    # kept across edits only when it is the whole photo (a window around the crop moves with it)
+    feats_key = (whole_src or crop_src).key if p == (0, ih, 0, iw) else None
     sources = [SynthesisSource("photo", np.ascontiguousarray(full[cut]),
                                np.ascontiguousarray(crop_src.full_labels[cut]), feats,
                                None if invalid is None else invalid[cut], 1.0, grid=True,

@@ -45,9 +45,10 @@ def test_another_edit_of_the_same_photo_reuses_the_photos_side_and_matches_a_fre
     LayoutEditor(FAST, cache=cache).edit(img, edited, lab)
     edited2 = edited.copy()
     edited2[50:70, 70:100] = lab[0, 0]
-    before = cache.hits
+    before, kept = cache.hits, len(cache)
     again = LayoutEditor(FAST, cache=cache).edit(img, edited2, lab)
     assert cache.hits > before
+    assert len(cache) == kept          # nothing that moves with the crop piles up
     fresh = LayoutEditor(FAST, cache=SourceCache()).edit(img, edited2, lab)
     np.testing.assert_array_equal(again.image, fresh.image)
 
