@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from inference.correspondence.base import Correspondence
+from inference.synthesis.nnf import component_boxes
 
 
 def resample_full_resolution(
@@ -28,8 +29,6 @@ def resample_full_resolution(
     """Full-resolution warped image ``(H, W, 3)`` float32 in [0, 1]. With ``want``, only the
     boxes around its parts are resampled (the rest is left black: the caller composites it
     away), so an edit pays for its mask, not for the crop's context."""
-    from inference.synthesis.nnf import component_boxes
-
     H, W = out_size
     k_all, _, h, w = corr.keys.shape
     k = min(top_k, k_all)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from inference.pipeline.harmonize import push_pull
+from inference.synthesis.nnf import component_boxes
 
 
 def blend_seam(
@@ -96,8 +97,6 @@ def poisson_blend(
     not touch, so their systems are independent, and a small hole in a large crop costs the
     hole's size, not the crop's.
     """
-    from inference.synthesis.nnf import component_boxes
-
     out = photo.astype(np.float32).copy()
     if not hole.any():
         return out

@@ -95,34 +95,30 @@ def time_edit(case: EditCase, settings: EditSettings, repeats: int) -> EditRow:
     ``repeats`` more with the same editor (the source side cached, as in the GUI), each with
     the time to its first preview; the peak memory over all of them. One untimed edit with
     another editor comes first, so lazy imports and first-call allocations do not count."""
-    previews: list[float] = []
-
     def once(editor: LayoutEditor):
+        """(result, seconds, seconds to the first preview or None)."""
         t = time.perf_counter()
         seen: list[float] = []
         res = editor.edit(case.image, case.edited, case.labels, case.mask, objects=case.objects,
                           preview=lambda _im, _st: seen.append(time.perf_counter() - t))
-        if seen:
-            previews.append(seen[0])
-        return res, time.perf_counter() - t
+        return res, time.perf_counter() - t, (seen[0] if seen else None)
 
     once(LayoutEditor(settings))                               # warm-up, not counted
-    previews.clear()
     editor = LayoutEditor(settings)
     device = torch.device(settings.resolved_device())
     with PeakMemory(device) as pm:
-        _, first = once(editor)
-        previews.clear()
+        _, first, _ = once(editor)
         runs = [once(editor) for _ in range(repeats)]
+    previews = [p for _, _, p in runs if p is not None]
     stages = {}
     for key in STAGES:
-        stages[key] = statistics.median(r.timings.get(key, 0.0) for r, _ in runs)
+        stages[key] = statistics.median(r.timings.get(key, 0.0) for r, _, _ in runs)
     stages["rest"] = statistics.median(
-        max(0.0, dt - sum(r.timings.get(k, 0.0) for k in STAGES)) for r, dt in runs)
+        max(0.0, dt - sum(r.timings.get(k, 0.0) for k in STAGES)) for r, dt, _ in runs)
     res = runs[0][0]
     h, w = case.labels.shape
     return EditRow(case.name, f"{w}×{h}", int(res.mask.sum()), device.type,
-                   statistics.median(dt for _, dt in runs), stages,
+                   statistics.median(dt for _, dt, _ in runs), stages,
                    None if pm.peak_total_bytes is None else pm.peak_total_bytes / 2**20,
                    res.route, first, statistics.median(previews) if previews else None)
 

@@ -51,13 +51,13 @@ class HRSConfig:
 class PreparedSources:
     """A warp's source side: the atlas, its features ``(C, Ha, Wa)`` and the same as rows
     (``(Ha·Wa, C)`` features, ``(Ha·Wa, 3)`` colours: what the sampler and the warp gather);
-    ``coarse`` holds the multi-scale backend's coarse atlas, features and rows."""
+    ``coarse`` holds the multi-scale backend's coarse atlas and its feature rows."""
 
     atlas: SourceAtlas
     ux: torch.Tensor
     rows: torch.Tensor
     values: torch.Tensor
-    coarse: tuple[SourceAtlas, torch.Tensor, torch.Tensor] | None = None
+    coarse: tuple[SourceAtlas, torch.Tensor] | None = None
 
 
 class SparseAttentionBackend:

@@ -84,7 +84,7 @@ class HRSMultiScaleBackend(SparseAttentionBackend):
             coarse_feats.append(channel_normalize(F.adaptive_avg_pool2d(f[None], size)[0]))
         atlas_c = SourceAtlas.build(coarse_sources, dev)
         ux_c = atlas_c.pack(coarse_feats)
-        return replace(src, coarse=(atlas_c, ux_c, key_rows(ux_c)))
+        return replace(src, coarse=(atlas_c, key_rows(ux_c)))
 
     def _sample(self, request, src: PreparedSources, uc, tl, gen, progress,
                 cancel) -> torch.Tensor:
@@ -93,7 +93,7 @@ class HRSMultiScaleBackend(SparseAttentionBackend):
         hc, wc = coarse_size(h, w, cfg.factor)
         uc_c = channel_normalize(F.adaptive_avg_pool2d(uc[None], (hc, wc))[0])
         tl_c = sample_labels(tl, (hc, wc))
-        atlas, (atlas_c, _ux_c, rows_c) = src.atlas, src.coarse
+        atlas, (atlas_c, rows_c) = src.atlas, src.coarse
         total = cfg.sampler.iterations + cfg.fine_iterations
 
         def coarse_progress(done: int, _total: int) -> None:
