@@ -13,18 +13,14 @@ import app.generation as generation
 from app.canvas import ViewMode
 from app.document import EditDocument
 from app.session import Tool
-from app.settings import EditorSettings
-from tests.app.windows import editor_window
+from tests.app.windows import QUICK_ENGINE, editor_window
 
 SKY, TREE, GRASS, CAR = 3, 5, 10, 21
 
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    yield from editor_window(
-        qtbot, tmp_path,
-        EditorSettings(warp="hrs-ms", working_size=64, parser="regions", device="cpu",
-                       iterations=2, particles=1))
+    yield from editor_window(qtbot, tmp_path, QUICK_ENGINE)
 
 
 def edited_document(textured_car: bool = False) -> EditDocument:

@@ -17,18 +17,14 @@ from app.canvas import ViewMode
 from app.canvas.rendering import ViewLayer
 from app.main_window import MainWindow
 from app.session import Tool
-from app.settings import EditorSettings
-from tests.app.windows import editor_window
+from tests.app.windows import QUICK_ENGINE, editor_window
 
 SKY, GRASS = 3, 10
 
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    yield from editor_window(
-        qtbot, tmp_path,
-        EditorSettings(warp="hrs-ms", working_size=64, parser="regions", device="cpu",
-                       iterations=2, particles=1))
+    yield from editor_window(qtbot, tmp_path, QUICK_ENGINE)
 
 
 def click(qtbot, win: MainWindow, x: int, y: int) -> None:

@@ -12,6 +12,10 @@ from app.main_window import MainWindow
 from app.prompts import ScriptedPrompts
 from app.settings import EditorSettings
 
+# A small, quick engine for generate tests: tiny working size, short sampler schedule.
+QUICK_ENGINE = EditorSettings(warp="hrs-ms", working_size=64, parser="regions", device="cpu",
+                              iterations=2, particles=1)
+
 
 def editor_window(qtbot, tmp_path: Path, settings: EditorSettings,
                   prompts: ScriptedPrompts | None = None,
