@@ -29,6 +29,11 @@ row/column shifts, evaluation walks bands of rows so that the largest intermedia
 candidate features ``(rows·W, M·5(1+k), C)``, is bounded by ``chunk_size`` queries whatever the
 image size. Updates are Jacobi-style (all queries read the previous state), so results do not
 depend on the chunk size. Deterministic given the ``torch.Generator``.
+
+With ``active`` (and starting particles), only those queries search, walked as a list; the
+others keep their starting particles and lend them to their neighbours' propagation. A
+completion or an edit reads the keys only near its hole, so the rest of its box is context,
+not work. With every query active the list walk gives the grid walk's keys bit for bit.
 """
 
 from __future__ import annotations
@@ -150,7 +155,11 @@ class KeyIndexSampler:
         progress: ProgressFn | None = None,
         cancel: CancelToken | None = None,
         atlas_rows: torch.Tensor | None = None,  # (Ha·Wa, C) = ``key_rows(atlas_features)``
+        active: torch.Tensor | None = None,  # (H, W) bool: only these queries search
     ) -> SampledKeys:
+        """``M·N`` keys per query. With ``active``, only those queries search; the others
+        keep their ``init`` particles (then required) and lend them to their active neighbours'
+        propagation: a completion searches only where its votes land, not its whole box."""
         cfg = self.config
         n_iter = cfg.iterations if iterations is None else iterations
         c, h, w = target_features.shape
@@ -167,6 +176,12 @@ class KeyIndexSampler:
         kcls = key_class.reshape(-1).to(torch.int32).contiguous()
         uc = target_features.reshape(c, h * w).t().contiguous()            # (H·W, C)
         qcls = target_labels.to(dev, torch.int32).reshape(-1).contiguous()  # (H·W,)
+        if active is not None:
+            if init is None or cfg.propagate != "particles":
+                raise BadInputError("searching only active queries needs init particles and "
+                                    "propagate='particles'")
+            return self._sample_active(uc, qcls, ux, kcls, (ha, wa), init, active, generator,
+                                       n_iter, window_px, extra, cancel)
         if init is None:
             ty, tx = self.random_init(qcls, kcls, wa, h, w, generator)
         else:
@@ -208,6 +223,66 @@ class KeyIndexSampler:
         ty = torch.div(t, wa, rounding_mode="floor")
         particles = torch.stack([ty, t - ty * wa], dim=-1).permute(2, 3, 0, 1).contiguous()
         return SampledKeys(keys=keys.permute(2, 0, 1).contiguous(), particles=particles)
+
+    def _sample_active(self, uc, qcls, ux, kcls, atlas_shape, init, active, generator,
+                       n_iter, window_px, extra, cancel) -> SampledKeys:
+        """:meth:`sample` over the ``active`` queries alone, as a list: each iteration draws
+        their random pools, keeps the best, then scores it against the 4 neighbours' particles
+        carried over (an inactive neighbour lends its fixed ``init`` particle); the same Jacobi
+        updates as the whole-grid walk."""
+        cfg = self.config
+        ha, wa = atlas_shape
+        m = cfg.particles
+        h, w = active.shape
+        dev = uc.device
+        act = torch.nonzero(active.reshape(-1)).squeeze(1)                   # (A,)
+        t = (init[:, 0] * wa + init[:, 1]).to(dev, torch.int64).reshape(m, h * w).t()
+        t = t.contiguous()                                                   # (H·W, M)
+        keys = t[:, None, :].expand(h * w, n_iter, m).reshape(h * w, n_iter * m).clone()
+        if act.numel() > 0:
+            ay = torch.div(act, w, rounding_mode="floor")
+            ax = act - ay * w
+            # the 4 neighbours and the flat atlas shift that carries their particle over; at
+            # the border the query itself (shift 0), as in the whole-grid walk
+            nb = torch.stack([torch.where(ay > 0, act - w, act),
+                              torch.where(ay < h - 1, act + w, act),
+                              torch.where(ax > 0, act - 1, act),
+                              torch.where(ax < w - 1, act + 1, act)], 1)      # (A, 4)
+            shift = torch.stack([torch.where(ay > 0, wa, 0), torch.where(ay < h - 1, -wa, 0),
+                                 torch.where(ax > 0, 1, 0), torch.where(ax < w - 1, -1, 0)], 1)
+            chunk = cfg.chunk_size or default_chunk_size(dev)
+            ctx = _EvalContext(uc.index_select(0, act), qcls.index_select(0, act), ux, kcls, wa,
+                               cfg.class_penalty, chunk, self, cfg.wildcard_class)
+            ext = None if extra is None else extra.reshape(h * w, -1).index_select(0, act)
+            w0 = cfg.window_init * max(ha, wa) if window_px is None else window_px
+            n_act = act.numel()
+            for n in range(n_iter):
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
+                win = max(cfg.window_min, w0 * cfg.window_decay**n)
+                r = torch.rand((2, n_act, m, cfg.samples), generator=generator, device=dev)
+                if cfg.ladder < 1.0:
+                    span = win * cfg.ladder ** torch.arange(cfg.samples, device=dev)
+                    off = r.sub_(0.5).mul_(2.0 * span.clamp(min=cfg.window_min)).round_().long()
+                else:
+                    off = r.mul_(2.0 * win).sub_(win).round_().long()
+                own = t.index_select(0, act)                                 # (A, M)
+                oy = torch.div(own, wa, rounding_mode="floor")
+                sy = (oy[..., None] + off[0]).clamp_(0, ha - 1)
+                sx = (own - oy * wa)[..., None].add(off[1]).clamp_(0, wa - 1)
+                pool = torch.cat([own[..., None], sy.mul_(wa).add_(sx)], dim=-1)
+                if ext is not None:
+                    pool = torch.cat([pool, ext[:, None, :].expand(n_act, m, -1)], dim=-1)
+                t[act] = ctx.evaluate(pool[:, None])[:, 0]
+                for _ in range(1 + cfg.extra_rounds):
+                    near = (t[nb] + shift[..., None]).transpose(1, 2)         # (A, M, 4)
+                    cand = torch.cat([t.index_select(0, act)[..., None], near], 2)
+                    t[act] = ctx.evaluate(cand[:, None])[:, 0]                # (A, 1, M, 5)
+                keys[act, n * m:(n + 1) * m] = t.index_select(0, act)
+        ty = torch.div(t, wa, rounding_mode="floor")
+        particles = torch.stack([ty, t - ty * wa], dim=-1).view(h, w, m, 2)
+        return SampledKeys(keys=keys.t().reshape(n_iter * m, h, w).contiguous(),
+                           particles=particles.permute(2, 3, 0, 1).contiguous())
 
     def random_init(
         self, qcls: torch.Tensor, kcls: torch.Tensor, wa: int, h: int, w: int,

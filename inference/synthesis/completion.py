@@ -31,6 +31,7 @@ Python loops are over levels, iterations, patch offsets and row bands.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -64,7 +65,7 @@ from inference.synthesis.patches import (
     pca_basis,
     query_table,
 )
-from inference.synthesis.voting import AtlasView, VoteConfig, vote
+from inference.synthesis.voting import AtlasView, VoteConfig, dilate, vote
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,7 @@ class _Level:
     pos_scale: float            # level px per unit of position (the crop's long side)
     boxes: list[Box]            # around the hole's parts: where the EM works
 
-    @property
+    @functools.cached_property
     def view(self) -> AtlasView:
         return AtlasView(self.atlas.image, self.atlas.key_class, self.atlas.column_source)
 
@@ -269,7 +270,7 @@ class PatchSynthesis:
                 first_vote = False
             else:
                 first_vote = True
-            ring = _dilate(lvl.hole, 2) & ~lvl.hole
+            ring = dilate(lvl.hole, 2) & ~lvl.hole
             if finest:
                 synth = lvl.est.clone()
             n_em = cfg.em_coarse if li == 0 else cfg.em_fine
@@ -284,7 +285,7 @@ class PatchSynthesis:
             timings[stage] = time.perf_counter() - t0
             if level_done is not None and not finest:
                 level_done(lvl.est.clamp(0.0, 1.0).permute(1, 2, 0).cpu().numpy(), stage)
-        ring_np = (_dilate(lvl.hole, 2) & ~lvl.hole).cpu().numpy()
+        ring_np = (dilate(lvl.hole, 2) & ~lvl.hole).cpu().numpy()
         guide = None
         if lvl.size == (h_full, w_full):
             out_img = synth.permute(1, 2, 0).cpu().numpy()
@@ -414,14 +415,19 @@ class PatchSynthesis:
     def _complete_box(self, lvl: _Level, box: Box, fld: torch.Tensor, extra, gen, unit: float,
                       n_em: int, first_vote: bool, synth: torch.Tensor | None,
                       ring: torch.Tensor, cancel: CancelToken | None) -> None:
-        """EM over one box of the level; writes the estimate, the field (and ``synth``)."""
+        """EM over one box of the level; writes the estimate, the field (and ``synth``).
+
+        Only the queries whose patches cover the hole or its ring search and vote; the rest
+        of the box keeps its starting field and lends it to their propagation."""
         cfg = self.config
-        atlas, _patch = lvl.atlas, lvl.patch
+        atlas = lvl.atlas
         sl = (slice(box.y0, box.y1), slice(box.x0, box.x1))
         hole_b, tl = lvl.hole[sl], lvl.labels[sl]
         nnf = self._flat(fld[(slice(None), *sl)], atlas, tl)
         extra_b = None if extra is None else extra[sl][..., None].contiguous()
         est_b = lvl.est[(slice(None), *sl)]
+        active = dilate(hole_b | ring[sl], lvl.patch // 2)
+        act = torch.nonzero(active.reshape(-1)).squeeze(1)
         if first_vote:
             vals, total = self._vote(nnf, torch.zeros(box.shape, device=self.device), tl, lvl,
                                      hole_b, cfg.mode_iterations)
@@ -441,9 +447,9 @@ class PatchSynthesis:
             init_p = torch.stack([torch.div(nnf, atlas.width, rounding_mode="floor"),
                                   nnf % atlas.width])[None]
             nnf = sampler.sample(q, tl, None, atlas.key_class, gen, init=init_p,
-                                 window_px=window, extra=extra_b,
-                                 atlas_rows=lvl.key_rows).keys[-1]
-            dist = self._distance(q, qn, lvl.key_rows, nnf, tl, atlas)
+                                 window_px=window, extra=extra_b, atlas_rows=lvl.key_rows,
+                                 active=active).keys[-1]
+            dist = self._distance(q, qn, lvl.key_rows, nnf, tl, atlas, act)
             last = synth is not None and em == n_em - 1
             want = hole_b | ring[sl] if last else hole_b
             modes = cfg.final_mode_iterations if last else cfg.mode_iterations
@@ -487,14 +493,20 @@ class PatchSynthesis:
         lay = lvl.features[:, box.y0:box.y1, box.x0:box.x1]
         return query_table(col, lay, lvl.beta, positions, self.config.position_weight)
 
-    def _distance(self, q, qn, rows, nnf, tl, atlas: SourceAtlas) -> torch.Tensor:
-        """Patch distance of each query's match (a class mismatch adds the penalty)."""
+    def _distance(self, q, qn, rows, nnf, tl, atlas: SourceAtlas, act) -> torch.Tensor:
+        """Patch distance of the ``act`` queries' matches (a class mismatch adds the penalty);
+        ``inf`` at the other queries of the box (they do not vote)."""
         c = rows.shape[1]
-        b = rows.index_select(0, nnf.reshape(-1))                             # (h·w, C)
-        d = (qn - (q.reshape(c, -1).t() * b).sum(1).view(nnf.shape)).clamp_(min=0.0)
-        kc = atlas.key_class.reshape(-1)[nnf]
-        d = d + self.config.class_penalty * ((kc != tl) & (tl != 0)).float()
-        return torch.where(kc >= 0, d, torch.full_like(d, 1e6))
+        n = nnf.reshape(-1)[act]
+        b = rows.index_select(0, n)                                           # (A, C)
+        qa = q.reshape(c, -1).index_select(1, act)
+        d = (qn.reshape(-1)[act] - (qa.t() * b).sum(1)).clamp_(min=0.0)
+        kc = atlas.key_class.reshape(-1)[n]
+        t = tl.reshape(-1)[act]
+        d = d + self.config.class_penalty * ((kc != t) & (t != 0)).float()
+        out = torch.full(nnf.shape, float("inf"), device=nnf.device)
+        out.view(-1)[act] = torch.where(kc >= 0, d, torch.full_like(d, 1e6))
+        return out
 
     def _vote(self, nnf, dist, tl, lvl: _Level, want, modes: int, best: bool = False):
         v = self.config.vote
@@ -537,13 +549,6 @@ def _project_layout(target: torch.Tensor, hole: torch.Tensor, sources: list[torc
 
     return project(target), [project(f) for f in sources]
 
-
-def _dilate(mask: torch.Tensor, r: int) -> torch.Tensor:
-    if r <= 0:
-        return mask
-    k = 2 * r + 1
-    m = torch.nn.functional.max_pool2d(mask[None, None].float(), k, stride=1, padding=r)
-    return m[0, 0] > 0
 
 
 def _short_side(mask: np.ndarray) -> int:

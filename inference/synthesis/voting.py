@@ -12,15 +12,17 @@ by their closeness to the current estimate (a Gaussian of bandwidth ``mode_bandw
 moves the estimate to the dominant mode: inside a coherent copy every vote agrees and the source
 pixel comes through unchanged, and at a seam between two copies one side wins instead of a blend.
 
-Votes are laid out per *neighbour* -- ``(3, k², N)``, one gathered source patch per patch centre
--- and summed into pixels with ``fold`` (``unfold``'s adjoint); the estimate a vote is compared
-with comes back per neighbour with ``unfold``. Neighbours are walked in row bands, so memory is
-bounded by ``max_band_elements`` whatever the region's size.
+Votes are gathered per *pixel*: only the pixels that are wanted (the hole, not the whole box
+around it) are computed, each with its ``k²`` votes in a row, so the mean, the mean shift (which
+compares a pixel's votes with that pixel's own estimate) and the best vote are reductions along
+that row -- no scatter. Pixels are walked in chunks, so memory is bounded by
+``max_band_elements`` whatever the region's size; σ² is the quantile of the distances of the
+neighbours that vote on a wanted pixel.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -28,12 +30,12 @@ import torch.nn.functional as F
 
 @dataclass(frozen=True)
 class VoteConfig:
-    sigma_quantile: float = 0.5       # σ² = this quantile of the patch distances
+    sigma_quantile: float = 0.5       # σ² = this quantile of the voting patches' distances
     class_factor: float = 0.02        # weight of a vote whose class is not the target's
     mode_iterations: int = 0
     mode_bandwidth: float = 0.06      # RGB in [0, 1]
     best: bool = False                # the best-matching patch's vote alone (no average)
-    max_band_elements: int = 1 << 22  # gathered vote values held at once (bounds memory)
+    max_band_elements: int = 1 << 22  # gathered votes held at once (bounds memory)
 
 
 @dataclass
@@ -43,6 +45,31 @@ class AtlasView:
     image: torch.Tensor            # (3, Ha, Wa)
     key_class: torch.Tensor        # (Ha, Wa) int64
     column_source: torch.Tensor    # (Wa,) int64
+    _padded: dict[int, _Padded] = field(default_factory=dict, repr=False, compare=False)
+
+    def padded(self, r: int) -> _Padded:
+        """The atlas with every source framed by ``r`` invalid pixels (made once per ``r``): a
+        vote ``a + o`` that leaves its source lands on the frame, so no bounds are checked."""
+        if r not in self._padded:
+            ha, wa = self.key_class.shape
+            dev = self.key_class.device
+            colsrc = self.column_source
+            column = torch.arange(wa, device=dev) + r * (2 * colsrc + 1)
+            pitch = wa + 2 * r * (int(colsrc.max()) + 1)
+            rows = self.image.new_zeros(ha + 2 * r, pitch, 3)
+            rows[r:r + ha].index_copy_(1, column, self.image.permute(1, 2, 0))
+            cls = torch.full((ha + 2 * r, pitch), -1, dtype=torch.int64, device=dev)
+            cls[r:r + ha].index_copy_(1, column, self.key_class)
+            self._padded[r] = _Padded(rows.view(-1, 3), cls.view(-1), column, pitch)
+        return self._padded[r]
+
+
+@dataclass
+class _Padded:
+    rows: torch.Tensor             # (Hp·Wp, 3) colours, row-major
+    key_class: torch.Tensor        # (Hp·Wp,) classes, -1 on the frame
+    column: torch.Tensor           # (Wa,) padded column of each atlas column
+    pitch: int                     # Wp
 
 
 def vote(
@@ -54,129 +81,79 @@ def vote(
     config: VoteConfig,
     want: torch.Tensor | None = None,   # (h, w) bool: pixels whose value matters
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Voted colours ``(3, h, w)`` and total vote weight ``(h, w)`` (0 = no vote)."""
+    """Voted colours ``(3, h, w)`` and total vote weight ``(h, w)`` (0 = no vote), computed at
+    the ``want`` pixels (everywhere without it; zero elsewhere). Only the queries within
+    ``patch // 2`` of a wanted pixel are read: ``nnf`` and ``dist`` may hold anything beyond."""
     h, w = nnf.shape
     dev = nnf.device
     r = patch // 2
     k2 = patch * patch
-    ha, wa = atlas.key_class.shape
-    weight = torch.exp(-dist / (2.0 * _sigma2(dist, config.sigma_quantile)))
-    img = atlas.image.reshape(3, -1)
-    kcls = atlas.key_class.reshape(-1)
-    # Source x-range of each atlas column's source: a vote may not cross into the next source.
-    colsrc = atlas.column_source
-    first = torch.zeros(int(colsrc.max()) + 2, dtype=torch.int64, device=dev)
-    first.scatter_reduce_(0, colsrc + 1, torch.arange(1, wa + 1, device=dev),
-                          reduce="amax", include_self=False)
-    lo_of = torch.cat([first[:1], first[1:-1]])          # start column of source s
-    hi_of = first[1:]                                    # end column (exclusive)
+    wa = atlas.key_class.shape[1]
+    mu = torch.zeros(h * w, 3, device=dev)
+    total = torch.zeros(h * w, device=dev)
+    pix = (torch.arange(h * w, device=dev) if want is None
+           else torch.nonzero(want.reshape(-1)).squeeze(1))
+    if pix.numel() == 0:
+        return mu.t().reshape(3, h, w), total.view(h, w)
+    pad = atlas.padded(r)
+    voters = torch.ones(h, w, dtype=torch.bool, device=dev) if want is None else dilate(want, r)
+    sigma2 = _sigma2(dist[voters], config.sigma_quantile)
+    # per neighbour, in a frame of r around the region (weight 0 there): its match in the
+    # padded atlas and the weight of its patch
+    pitch = w + 2 * r
+    ay = torch.div(nnf, wa, rounding_mode="floor")
+    match = torch.full((h + 2 * r, pitch), r * pad.pitch + r, dtype=torch.int64, device=dev)
+    match[r:r + h, r:r + w] = (ay + r) * pad.pitch + pad.column[nnf - ay * wa]
+    weight = dist.new_zeros(h + 2 * r, pitch)
+    weight[r:r + h, r:r + w] = torch.exp(-dist / (2.0 * sigma2))
+    match, weight = match.view(-1), weight.view(-1)
+    # the vote of neighbour n = q - o lands on q and reads the source at match(n) + o; offsets
+    # in row-major order (the first of equally good votes wins the best vote)
     oy, ox = torch.meshgrid(torch.arange(-r, r + 1, device=dev),
                             torch.arange(-r, r + 1, device=dev), indexing="ij")
-    oy, ox = oy.reshape(k2, 1), ox.reshape(k2, 1)
-    tl_f = target_labels.float()
-    # rows of neighbours per band, and the output rows a band touches
-    rows = max(1, min(h, config.max_band_elements // max(1, 4 * k2 * w)))
-    bands = []
-    for b0 in range(0, h, rows):
-        b1 = min(h, b0 + rows)
-        if want is not None and not bool(want[max(0, b0 - r):b1 + r].any()):
-            continue
-        n = nnf[b0:b1].reshape(-1)
-        ny = torch.div(n, wa, rounding_mode="floor")
-        nx = n - ny * wa
-        s = colsrc[nx]
-        sy, sx = ny[None] + oy, nx[None] + ox                              # (k², N)
-        ok = (sy >= 0) & (sy < ha) & (sx >= lo_of[s][None]) & (sx < hi_of[s][None])
-        flat = (sy.clamp_(0, ha - 1) * wa + sx.clamp_(0, wa - 1))
-        cls = kcls[flat]
-        ok &= cls >= 0
-        # the class of the pixel each vote lands on, from the edited layout
-        o0, o1 = max(0, b0 - r), min(h, b1 + r)
-        land = _unfold_rows(tl_f[None, o0:o1], patch, b0 - o0, b1 - b0, w)[0]  # (k², N)
-        agree = (cls.float() == land) | (land == 0)
-        wts = torch.where(ok, torch.where(agree, 1.0, config.class_factor), 0.0)
-        wts *= weight[b0:b1].reshape(1, -1)
-        vals = img[:, flat]                                                 # (3, k², N)
-        bands.append((b0, b1, o0, o1, vals, wts))
-    if config.best:
-        mu = _fold_best(bands, h, w, patch, dev)
-    else:
-        mu = _fold_mean(bands, h, w, patch, None, config, dev)
-        for _ in range(config.mode_iterations):
-            mu = _fold_mean(bands, h, w, patch, mu, config, dev)
-    total = torch.zeros(h, w, device=dev)
-    for b0, b1, o0, o1, _, wts in bands:
-        total[o0:o1] += _fold_rows(wts[None], patch, b0 - o0, b1 - b0, o1 - o0, w)[0]
-    return mu, total
-
-
-def _fold_best(bands, h, w, patch, dev) -> torch.Tensor:
-    """At every pixel the single vote of the best-matching patch that covers it: neighbouring
-    pixels mostly share that patch, so it is copied whole, and where the best patch changes the
-    copies meet without a blend."""
-    r = patch // 2
-    best_w = torch.full((h, w), -1.0, device=dev)
-    best_v = torch.zeros(3, h, w, device=dev)
-    offsets = [(oy, ox) for oy in range(-r, r + 1) for ox in range(-r, r + 1)]
-    for b0, b1, _o0, _o1, vals, wts in bands:
-        rows = b1 - b0
-        for i, (oy, ox) in enumerate(offsets):
-            # the vote of neighbour n lands on q = n + o
-            q0, q1 = max(0, b0 + oy), min(h, b1 + oy)
-            c0, c1 = max(0, ox), min(w, w + ox)
-            if q0 >= q1 or c0 >= c1:
-                continue
-            wv = wts[i].view(rows, w)[q0 - oy - b0:q1 - oy - b0, c0 - ox:c1 - ox]
-            vv = vals[:, i].view(3, rows, w)[:, q0 - oy - b0:q1 - oy - b0, c0 - ox:c1 - ox]
-            cur = best_w[q0:q1, c0:c1]
-            better = wv > cur
-            cur.copy_(torch.where(better, wv, cur))
-            tgt = best_v[:, q0:q1, c0:c1]
-            tgt.copy_(torch.where(better[None], vv, tgt))
-    return best_v
-
-
-def _fold_mean(bands, h, w, patch, mu, config, dev) -> torch.Tensor:
-    """Weighted mean of the votes at every pixel; with ``mu``, re-weighted by closeness to it."""
-    num = torch.zeros(3, h, w, device=dev)
-    den = torch.zeros(h, w, device=dev)
+    oy, ox = oy.reshape(1, k2), ox.reshape(1, k2)
+    back = oy * pitch + ox
+    reach = oy * pad.pitch + ox
+    tl = target_labels.reshape(-1)
     inv = 1.0 / (2.0 * config.mode_bandwidth**2)
-    for b0, b1, o0, o1, vals, wts in bands:
-        if mu is not None:
-            near = _unfold_rows(mu[:, o0:o1], patch, b0 - o0, b1 - b0, w)   # (3, k², N)
-            wts = wts * torch.exp(-(vals - near).square_().sum(0) * inv)
-        num[:, o0:o1] += _fold_rows(vals * wts[None], patch, b0 - o0, b1 - b0, o1 - o0, w)
-        den[o0:o1] += _fold_rows(wts[None], patch, b0 - o0, b1 - b0, o1 - o0, w)[0]
-    out = num / den.clamp_min(1e-12)[None]
-    if mu is not None:
-        out = torch.where(den[None] > 1e-12, out, mu)
-    return out
+    step = max(1, config.max_band_elements // (4 * k2))
+    for c0 in range(0, pix.numel(), step):
+        q = pix[c0:c0 + step]
+        p = q.numel()
+        qy = torch.div(q, w, rounding_mode="floor")
+        n = ((qy + r) * pitch + (q - qy * w + r))[:, None] - back             # (P, k²)
+        nf = n.view(-1)
+        s = match.index_select(0, nf).view(p, k2).add_(reach)
+        sf = s.view(-1)
+        cls = pad.key_class.index_select(0, sf).view(p, k2)
+        land = tl[q][:, None]
+        agree = (cls == land) | (land == 0)
+        wts = torch.where(cls >= 0, torch.where(agree, 1.0, config.class_factor), 0.0)
+        wts.mul_(weight.index_select(0, nf).view(p, k2))
+        vals = pad.rows.index_select(0, sf).view(p, k2, 3)
+        den = wts.sum(1)
+        total[q] = den
+        if config.best:
+            pick = wts.argmax(1)
+            out = vals[torch.arange(p, device=dev), pick]
+        else:
+            out = torch.bmm(wts[:, None], vals)[:, 0] / den.clamp_min(1e-12)[:, None]
+            for _ in range(config.mode_iterations):
+                w2 = wts * torch.exp((vals - out[:, None]).square_().sum(2).mul_(-inv))
+                d2 = w2.sum(1, keepdim=True)
+                out = torch.where(d2 > 1e-12, torch.bmm(w2[:, None], vals)[:, 0]
+                                  / d2.clamp_min(1e-12), out)
+        mu[q] = torch.where(den[:, None] > 0, out, 0.0)
+    return mu.t().reshape(3, h, w), total.view(h, w)
 
 
-def _unfold_rows(x: torch.Tensor, patch: int, start: int, rows: int, w: int) -> torch.Tensor:
-    """``x`` ``(C, R, w)``; for each pixel of rows ``start:start+rows`` the values at its patch
-    offsets (zero outside ``x``): ``(C, k², rows·w)``."""
-    r = patch // 2
-    c = x.shape[0]
-    pad = F.pad(x[None], (r, r, r, r))
-    win = pad[:, :, start:start + rows + 2 * r]
-    return F.unfold(win, patch).view(c, patch * patch, rows * w)
-
-
-def _fold_rows(v: torch.Tensor, patch: int, start: int, rows: int, out_rows: int,
-               w: int) -> torch.Tensor:
-    """Adjoint of :func:`_unfold_rows`: ``(C, k², rows·w)`` summed into ``(C, out_rows, w)``."""
-    r = patch // 2
-    c = v.shape[0]
-    full = F.fold(v.reshape(1, c * patch * patch, rows * w), (rows + 2 * r, w + 2 * r), patch)
-    # full covers rows start-r .. start+rows+r of the output slice; crop to [0, out_rows)
-    lo = r - start
-    top = max(0, lo)
-    seg = full[0, :, top:top + out_rows - max(0, start - r), r:r + w]
-    out = v.new_zeros(c, out_rows, w)
-    y0 = max(0, start - r)
-    out[:, y0:y0 + seg.shape[1]] = seg
-    return out
+def dilate(mask: torch.Tensor, r: int) -> torch.Tensor:
+    """Pixels within ``r`` (Chebyshev) of ``mask``: with ``r = patch // 2``, the queries whose
+    patches cover it."""
+    if r <= 0:
+        return mask
+    grown = F.max_pool2d(mask[None, None].float(), 2 * r + 1, stride=1, padding=r)
+    return grown[0, 0] > 0
 
 
 def _sigma2(dist: torch.Tensor, q: float) -> float:

@@ -102,6 +102,24 @@ def test_multi_source_keys_point_into_the_right_source(name):
     torch.testing.assert_close(res.warped[:, :, w // 2:], torch.full((3, h, w // 2), 0.8))
 
 
+def test_hrs_ms_refines_only_the_unknown_pixels_and_a_rim_around_them():
+    req = make_pair(1, 48, "translate").request
+    known = torch.ones(48, 48, dtype=torch.bool)
+    known[20:28, 18:26] = False
+    req.target_known = known
+    backend = create_backend("hrs-ms", fine_iterations=3, particles=2, fine_rim=4)
+    keys = backend.warp(req).correspondence.keys.view(3, 2, 3, 48, 48)   # iteration, particle
+    fixed = (keys == keys[:1]).all(0).all(0).all(0)      # the same key at every fine iteration
+    rim = torch.zeros_like(known)
+    rim[16:32, 14:30] = True                             # the unknown pixels grown by 4
+    assert fixed[~rim].all()                             # beyond the rim: the coarse solution
+    assert not fixed[~known].all()                       # the unknown pixels were refined
+    # without target_known (or with fine_rim=None) the fine stage runs everywhere
+    whole = create_backend("hrs-ms", fine_iterations=3, particles=2, fine_rim=None).warp(req)
+    k2 = whole.correspondence.keys.view(3, 2, 3, 48, 48)
+    assert not (k2 == k2[:1]).all(0).all(0).all(0)[~rim].all()
+
+
 @pytest.mark.parametrize("name", ["hrs", "hrs-ms"])
 def test_reconstruction_mode_never_copies_from_the_mask(name):
     req = _identity_request(32)

@@ -144,3 +144,59 @@ def test_class_aware_init_starts_in_class():
     ty, tx = KeyIndexSampler().random_init(tgt_lab.reshape(-1), atlas.key_class.reshape(-1),
                                            atlas.width, h, w, _gen())
     assert (ty < 2).all() and (tx < 2).all()
+
+
+def _particles_setup(h: int = 14, w: int = 17, m: int = 2):
+    feats = channel_normalize(torch.randn(6, h, w, generator=_gen(5)))
+    labels = torch.randint(0, 2, (h, w), generator=_gen(6))
+    atlas = _atlas(labels)
+    init = torch.stack([torch.randint(0, h, (m, h, w), generator=_gen(7)),
+                        torch.randint(0, w, (m, h, w), generator=_gen(8))], 1)
+    cfg = SamplerConfig(iterations=3, particles=m, samples=3, propagate="particles",
+                        ladder=0.5, chunk_size=37)
+    return feats, labels, atlas, init, cfg
+
+
+def test_searching_every_query_as_a_list_gives_the_whole_grid_walk_bit_for_bit():
+    feats, labels, atlas, init, cfg = _particles_setup()
+    extra = torch.randint(0, labels.numel(), (*labels.shape, 2), generator=_gen(9))
+    sampler = KeyIndexSampler(cfg)
+    grid = sampler.sample(feats, labels, feats, atlas.key_class, _gen(1), init=init,
+                          window_px=4.0, extra=extra)
+    listed = sampler.sample(feats, labels, feats, atlas.key_class, _gen(1), init=init,
+                            window_px=4.0, extra=extra,
+                            active=torch.ones(labels.shape, dtype=torch.bool))
+    assert torch.equal(grid.keys, listed.keys)
+    assert torch.equal(grid.particles, listed.particles)
+
+
+def test_inactive_queries_keep_their_particles_and_lend_them_to_active_neighbours():
+    h, w = 20, 24
+    feats = coord_features(h, w)
+    labels = torch.zeros(h, w, dtype=torch.int64)
+    atlas = _atlas(labels)
+    yy, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    init = torch.stack([yy, xx])[None].clone()           # the identity: every query exact ...
+    active = torch.zeros(h, w, dtype=torch.bool)
+    active[6:14, 8:16] = True
+    init[0, 0][active] = 0                               # ... but the active ones start wrong
+    init[0, 1][active] = 0
+    cfg = SamplerConfig(iterations=4, particles=1, samples=0, propagate="particles")
+    out = KeyIndexSampler(cfg).sample(feats, labels, feats, atlas.key_class, _gen(), init=init,
+                                      window_px=1.0, active=active)
+    truth = (yy * w + xx)
+    assert torch.equal(out.keys[:, ~active], truth[~active].expand(4, -1))
+    # no random samples: only propagation from the exact inactive rim can fix the inside
+    assert torch.equal(out.keys[-1][active], truth[active])
+
+
+def test_searching_only_active_queries_needs_a_start_and_particle_propagation():
+    feats, labels, atlas, init, cfg = _particles_setup()
+    active = torch.ones(labels.shape, dtype=torch.bool)
+    with pytest.raises(BadInputError, match="init particles"):
+        KeyIndexSampler(cfg).sample(feats, labels, feats, atlas.key_class, _gen(),
+                                    active=active)
+    pools = SamplerConfig(iterations=2, particles=2, propagate="pools")
+    with pytest.raises(BadInputError, match="propagate='particles'"):
+        KeyIndexSampler(pools).sample(feats, labels, feats, atlas.key_class, _gen(), init=init,
+                                      active=active)

@@ -23,16 +23,22 @@ def _periodic(h: int, w: int, seed: int = 0) -> np.ndarray:
     return tile[yy % 12, xx % 9]
 
 
-def _naive_vote(nnf, dist, tl, img, kc, colsrc, patch, cfg):
-    """Pixel by pixel: every vote listed, weighted, then mean shift (the module's definition)."""
+def _naive_vote(nnf, dist, tl, img, kc, colsrc, patch, cfg, want=None):
+    """Pixel by pixel: every vote listed, weighted, then mean shift or the best vote alone (the
+    module's definition); σ² from the neighbours that vote on a wanted pixel."""
     r = patch // 2
     h, w = nnf.shape
     ha, wa = kc.shape
-    sig = float(torch.quantile(dist, cfg.sigma_quantile))
+    voters = torch.ones(h, w, dtype=torch.bool)
+    if want is not None:
+        voters = torch.nn.functional.max_pool2d(want[None, None].float(), patch, 1, r)[0, 0] > 0
+    sig = float(torch.quantile(dist[voters], cfg.sigma_quantile))
     wt = torch.exp(-dist / (2 * sig))
     out = torch.zeros(3, h, w)
     for y in range(h):
         for x in range(w):
+            if want is not None and not want[y, x]:
+                continue
             vals, wts = [], []
             for oy in range(-r, r + 1):
                 for ox in range(-r, r + 1):
@@ -52,6 +58,9 @@ def _naive_vote(nnf, dist, tl, img, kc, colsrc, patch, cfg):
             if not vals:
                 continue
             v, wv = torch.stack(vals), torch.tensor(wts)
+            if cfg.best:                     # the first of equally good votes in offset order
+                out[:, y, x] = v[int(torch.argmax(wv))]
+                continue
             mu = (v * wv[:, None]).sum(0) / wv.sum()
             for _ in range(cfg.mode_iterations):
                 w2 = wv * torch.exp(-((v - mu) ** 2).sum(1) / (2 * cfg.mode_bandwidth**2))
@@ -78,6 +87,35 @@ def test_vote_matches_a_pixel_by_pixel_reference(modes, band):
     want = _naive_vote(nnf, dist, tl, img, kc, colsrc, patch, cfg)
     assert total.min() > 0
     torch.testing.assert_close(got, want, atol=1e-4, rtol=0)
+
+
+def test_the_best_vote_and_a_wanted_subset_match_the_pixel_by_pixel_reference():
+    g = torch.Generator().manual_seed(1)
+    ha, wa, h, w, patch = 20, 30, 13, 11, 5
+    img = torch.rand(3, ha, wa, generator=g)
+    kc = torch.randint(0, 3, (ha, wa), generator=g)
+    colsrc = torch.zeros(wa, dtype=torch.long)
+    colsrc[18:] = 1
+    nnf = torch.randint(0, ha * wa, (h, w), generator=g)
+    dist = torch.rand(h, w, generator=g)
+    dist[0, 0] = 0.3
+    dist[0, 1] = 0.3                                    # a tie: the first offset's vote wins
+    tl = torch.randint(0, 3, (h, w), generator=g)
+    want = torch.zeros(h, w, dtype=torch.bool)
+    want[3:9, 2:7] = True
+    want[0, 0] = True
+    atlas = AtlasView(img, kc, colsrc)
+    for cfg in (VoteConfig(best=True), VoteConfig(mode_iterations=2)):
+        got, total = vote(nnf, dist, tl, atlas, patch, cfg, want=want)
+        ref = _naive_vote(nnf, dist, tl, img, kc, colsrc, patch, cfg, want=want)
+        torch.testing.assert_close(got[:, want], ref[:, want], atol=1e-4, rtol=0)
+        assert (total[want] > 0).all() and (total[~want] == 0).all()
+        # queries further than patch // 2 from every wanted pixel are never read
+        far = torch.nn.functional.max_pool2d(want[None, None].float(), patch, 1, 2)[0, 0] == 0
+        scrambled = torch.where(far, torch.randint_like(nnf, ha * wa), nnf)
+        again, _ = vote(scrambled, torch.where(far, float("nan"), dist), tl, atlas, patch, cfg,
+                        want=want)
+        assert torch.equal(again, got)
 
 
 def test_periodic_texture_is_completed_in_period_and_phase():

@@ -4,7 +4,9 @@ Paper 000's stated future work ("a multi-scale correspondence finding design tha
 correspondence from initialized correspondence at a lower resolution"): solve at 1/4 resolution
 with the full schedule, upsample the particles ×4 keeping each fine query's sub-cell
 displacement, then refine at full resolution with a few iterations in a small window. The coarse
-solve costs 1/16 of a full-resolution one. The rest is ``hrs``'s
+solve costs 1/16 of a full-resolution one. For an edit (``target_known`` given) the fine stage
+refines only the unknown pixels and a rim of ``fine_rim`` px: the known ones are read only as
+context, and keep the coarse solution. The rest is ``hrs``'s
 (:class:`~inference.correspondence.backends.hrs.SparseAttentionBackend`).
 """
 
@@ -44,6 +46,10 @@ class HRSMultiScaleConfig:
     fine_window_decay: float = 0.5
     fine_extra_rounds: int = 1
     fine_propagate: Propagate = "particles"
+    # With ``target_known`` (an edit), the fine stage searches only the unknown pixels and this
+    # many px around them; the known ones keep the coarse solution, which is all that reads
+    # them (context for propagation). None: everywhere.
+    fine_rim: int | None = 4
     gamma: float = DEFAULT_GAMMA
     seed: int | None = None
     device: str = "cpu"
@@ -109,8 +115,20 @@ class HRSMultiScaleBackend(SparseAttentionBackend):
         init = self._upsample_particles(coarse.particles, atlas_c, atlas, tl, gen)
         fine = self.fine.sample(uc, tl, None, atlas.key_class, gen, init=init,
                                 window_px=cfg.fine_window, progress=fine_progress, cancel=cancel,
-                                atlas_rows=src.rows)
+                                atlas_rows=src.rows, active=self._fine_active(request, tl))
         return fine.keys
+
+    def _fine_active(self, request: WarpRequest, tl: torch.Tensor) -> torch.Tensor | None:
+        """The queries the fine stage refines: the unknown ones and ``fine_rim`` px around."""
+        cfg = self.config
+        if (request.target_known is None or cfg.fine_rim is None
+                or cfg.fine_propagate != "particles"):
+            return None
+        unknown = ~request.target_known.to(tl.device, torch.bool)
+        r = cfg.fine_rim
+        active = F.max_pool2d(unknown[None, None].float(), 2 * r + 1, stride=1,
+                              padding=r)[0, 0] > 0
+        return None if bool(active.all()) else active
 
     def _upsample_particles(
         self, particles: torch.Tensor, atlas_c: SourceAtlas, atlas: SourceAtlas,
