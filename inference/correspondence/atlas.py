@@ -106,6 +106,19 @@ class SourceAtlas:
             out[:, :h, x0:x0 + w] = m
         return out
 
+    def pack_rows(self, maps: list[torch.Tensor]) -> torch.Tensor:
+        """:meth:`pack` laid out as rows, ``(Ha·Wa, C)`` (what gathers read), in one pass per
+        source: no ``(C, Ha, Wa)`` canvas and no transposed copy of it. Its ``(C, Ha, Wa)`` view
+        is ``rows.view(Ha, Wa, C).permute(2, 0, 1)``."""
+        c = maps[0].shape[0]
+        out = maps[0].new_empty(self.height, self.width, c)
+        for m, x0, (h, w) in zip(maps, self.offsets, self.sizes):
+            if tuple(m.shape[1:]) != (h, w):
+                raise BadInputError(f"feature map {tuple(m.shape)} does not match source {(h, w)}")
+            out[:h, x0:x0 + w] = m.permute(1, 2, 0)
+            out[h:, x0:x0 + w] = 0.0
+        return out.view(-1, c)
+
     def source_coords(self, flat: torch.Tensor) -> torch.Tensor:
         """Atlas flat indices ``(...)`` -> ``(..., 3)`` int64 ``(source, y, x)``."""
         y = torch.div(flat, self.width, rounding_mode="floor")

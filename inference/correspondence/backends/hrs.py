@@ -92,8 +92,9 @@ class SparseAttentionBackend:
         targets warped from the same sources (the editor's boxes) share one."""
         dev = self.device
         atlas = SourceAtlas.build(request.sources, dev)
-        ux = atlas.pack([f.to(dev, torch.float32) for f in maps.sources])       # (C, Ha, Wa)
-        return PreparedSources(atlas, ux, key_rows(ux), key_rows(atlas.image))
+        rows = atlas.pack_rows([f.to(dev, torch.float32) for f in maps.sources])  # (Ha·Wa, C)
+        ux = rows.view(atlas.height, atlas.width, -1).permute(2, 0, 1)          # (C, Ha, Wa)
+        return PreparedSources(atlas, ux, rows, key_rows(atlas.image))
 
     def warp_with_features(
         self,

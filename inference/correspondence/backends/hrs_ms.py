@@ -25,7 +25,7 @@ from inference.correspondence.atlas import (
 )
 from inference.correspondence.backends.hrs import PreparedSources, SparseAttentionBackend
 from inference.correspondence.base import FeatureMaps, FeatureProvider, WarpRequest
-from inference.correspondence.sampling import KeyIndexSampler, Propagate, SamplerConfig, key_rows
+from inference.correspondence.sampling import KeyIndexSampler, Propagate, SamplerConfig
 from inference.correspondence.sparse_warp import DEFAULT_GAMMA
 from inference.errors import BadInputError
 from inference.networks.normalize import channel_normalize
@@ -79,18 +79,16 @@ class HRSMultiScaleBackend(SparseAttentionBackend):
         ``factor`` with its features re-normalised."""
         cfg, dev = self.config, self.device
         src = super().prepare(request, maps)
-        atlas, ux = src.atlas, src.ux
         coarse_sources, coarse_feats = [], []
-        for s, x0, (hs, ws) in zip(request.sources, atlas.offsets, atlas.sizes):
+        for s, f, (hs, ws) in zip(request.sources, maps.sources, src.atlas.sizes):
             size = coarse_size(hs, ws, cfg.factor)
             s = type(s)(s.image.to(dev), s.labels.to(dev),
                         None if s.exclude is None else s.exclude.to(dev))
             coarse_sources.append(downsample_source(s, size))
-            f = ux[:, :hs, x0:x0 + ws]
+            f = f.to(dev, torch.float32)
             coarse_feats.append(channel_normalize(F.adaptive_avg_pool2d(f[None], size)[0]))
         atlas_c = SourceAtlas.build(coarse_sources, dev)
-        ux_c = atlas_c.pack(coarse_feats)
-        return replace(src, coarse=(atlas_c, key_rows(ux_c)))
+        return replace(src, coarse=(atlas_c, atlas_c.pack_rows(coarse_feats)))
 
     def _sample(self, request, src: PreparedSources, uc, tl, gen, progress,
                 cancel) -> torch.Tensor:
