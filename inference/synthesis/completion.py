@@ -393,17 +393,16 @@ class PatchSynthesis:
                                                cfg.layout_components, gen)
         tfeat = tpart.new_zeros(tpart.shape[0], *size)
         tfeat[(slice(None), *span.slices)] = tpart
-        filters, mean = pca_basis([x.lab for x in lv], [x.labels >= 0 for x in lv], patch,
-                                  cfg.components, gen)
+        filters, mean, colours = self._colour_side(sources, lv, patch)
         beta = cfg.layout_weight if li == 0 else cfg.layout_weight_fine
         pos_scale = unit * sy
         # the key table, row-major like the atlas (the sampler gathers rows), each source's
         # keys written straight into its window of it
         width = key_width(filters.shape[0], src_feats[0].shape[0], cfg.position_weight)
         keys = torch.empty(atlas.height, atlas.width, width, device=dev)
-        for src, x, f, x0 in zip(sources, lv, src_feats, atlas.offsets):
+        for src, x, f, x0, col in zip(sources, lv, src_feats, atlas.offsets, colours):
             h, w = x.size
-            key_table(colour_descriptors(x.lab, filters, mean), f, beta,
+            key_table(col, f, beta,
                       _grid_positions(x.size, (0, 0), pos_scale, self.device)
                       if src.grid and cfg.position_weight > 0 else None,
                       cfg.position_weight, cfg.reference_distance, out=keys[:h, x0:x0 + w])
@@ -411,6 +410,28 @@ class PatchSynthesis:
         keys = keys.view(-1, width)
         return _Level(li, s, size, patch, est, hole, labels, tfeat, lv, atlas, keys, filters,
                       mean, beta, origin, pos_scale, boxes)
+
+    def _colour_side(self, sources: list[SynthesisSource], lv: list[LevelSource], patch: int
+                     ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """The colour PCA of the sources' patches at this level and every source's projected
+        patches. They depend on the sources alone -- the basis is fitted on all their pixels
+        with a generator of its own, not on the valid ones of this edit -- so with a cache
+        they are made once per photo and level, not per generate."""
+        cfg = self.config
+
+        def make() -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+            gen = torch.Generator(device=self.device)
+            gen.manual_seed(cfg.seed + 104729)
+            filters, mean = pca_basis([x.lab for x in lv],
+                                      [torch.ones_like(x.labels, dtype=torch.bool) for x in lv],
+                                      patch, cfg.components, gen)
+            return filters, mean, [colour_descriptors(x.lab, filters, mean) for x in lv]
+
+        keys = tuple(src.key for src in sources)
+        if self.cache is None or any(k is None for k in keys):
+            return make()
+        return self.cache.get(("colour", keys, tuple(x.size for x in lv), patch,
+                               cfg.components, cfg.seed, str(self.device)), make)
 
     def _complete_box(self, lvl: _Level, box: Box, fld: torch.Tensor, extra, gen, unit: float,
                       n_em: int, first_vote: bool, synth: torch.Tensor | None,
