@@ -82,7 +82,7 @@ def test_vote_matches_a_pixel_by_pixel_reference(modes, band):
     nnf = torch.randint(0, ha * wa, (h, w), generator=g)
     dist = torch.rand(h, w, generator=g)
     tl = torch.randint(0, 3, (h, w), generator=g)
-    cfg = VoteConfig(mode_iterations=modes, max_band_elements=band)   # 300: many row bands
+    cfg = VoteConfig(mode_iterations=modes, max_band_elements=band)   # 300: 3-pixel chunks
     got, total = vote(nnf, dist, tl, AtlasView(img, kc, colsrc), patch, cfg)
     want = _naive_vote(nnf, dist, tl, img, kc, colsrc, patch, cfg)
     assert total.min() > 0
