@@ -42,7 +42,7 @@ from inference.pipeline.synthesize import SourcePhoto, synthesis_invalid, synthe
 from inference.pipeline.warping import warp_in_boxes
 from inference.progress import CancelToken, ProgressFn, no_progress
 from inference.synthesis.completion import SynthesisConfig
-from inference.synthesis.levels import resize_any
+from inference.synthesis.levels import resize_any, resize_image
 
 # Which branch of the pipeline made the result: none (nothing changed), the no-checkpoint
 # refinements, or the generator.
@@ -212,7 +212,8 @@ class LayoutEditor:
         run.timings["prepare"] = time.perf_counter() - t_prepare
         run.step(5)
         with run.timed("warp"):
-            corr, r_work, maps = self._warp(job, run.span(5, 40), run.cancel)
+            corr, r_work, maps = self._warp(job, run.span(5, 40), run.cancel,
+                                            self._first_estimate(job, image, mask, run))
         run.step(40)
         with run.timed("full_resolution"):
             r_full = self._full_resolution(job, corr, r_work, mask)
@@ -317,10 +318,29 @@ class LayoutEditor:
         job.warp_mask = resize_any(window.cut(mask), (window.work_h, window.work_w))
         return job
 
-    def _warp(self, job: _EditJob, progress: ProgressFn, cancel: CancelToken):
+    @staticmethod
+    def _first_estimate(job: _EditJob, image: RGBImage, mask: Mask, run: _Run):
+        """For the warp: its coarse stage's estimate (working resolution) shown as a preview,
+        resized to the crop and composited in the mask like the warp itself (Eq. 7)."""
+        if run.preview is None:
+            return None
+        window = job.window
+        crop = window.cut(image)
+        inside = window.cut(mask)[..., None]
+
+        def show(estimate: torch.Tensor) -> None:
+            work = estimate.detach().float().cpu().clamp(0.0, 1.0).permute(1, 2, 0).numpy()
+            full = resize_image(np.ascontiguousarray(work), crop.shape[:2])
+            composite = np.where(inside, full, crop.astype(np.float32) / 255.0)
+            run.show(paste_back(image, window, _to_uint8(composite), mask), "warp (coarse)")
+        return show
+
+    def _warp(self, job: _EditJob, progress: ProgressFn, cancel: CancelToken,
+              first_estimate=None):
         """The warp at the working resolution, in boxes around the mask (identity elsewhere:
         nothing reads it there); the hand-made layout features it used are kept for the
-        synthesis (computed once). A learned feature provider warps the whole crop."""
+        synthesis (computed once). A learned feature provider warps the whole crop.
+        ``first_estimate`` receives the coarse stage's estimate when the backend has one."""
         backend = self._backend()
         hand_made = self.models.feature_provider is None and hasattr(backend,
                                                                      "warp_with_features")
@@ -332,7 +352,7 @@ class LayoutEditor:
                                       else self.cache.get(keys[i], make))
         if hand_made:
             result = warp_in_boxes(backend, job.request, maps, job.warp_mask, progress=progress,
-                                   cancel=cancel)
+                                   cancel=cancel, first_estimate=first_estimate)
         else:
             result = backend.warp(job.request, progress=progress, cancel=cancel)
         corr = _to_cpu(result.correspondence)

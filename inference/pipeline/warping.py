@@ -13,9 +13,12 @@ crop is the identity -- the photo, its own key -- which is what the composite sh
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
+from inference.correspondence.backends.hrs import SparseAttentionBackend
 from inference.correspondence.base import (
     Correspondence,
     FeatureFrame,
@@ -36,18 +39,27 @@ def warp_boxes(mask: np.ndarray, margin: int = WARP_MARGIN) -> list[Box]:
 
 def warp_in_boxes(backend, request: WarpRequest, maps: FeatureMaps, mask: np.ndarray,
                   progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-                  margin: int = WARP_MARGIN) -> WarpResult:
+                  margin: int = WARP_MARGIN,
+                  first_estimate: Callable[[torch.Tensor], None] | None = None) -> WarpResult:
     """``backend.warp_with_features`` on the boxes around ``mask`` (the target's working grid),
-    the identity elsewhere. Same shapes as a warp of the whole target."""
+    the identity elsewhere. Same shapes as a warp of the whole target.
+
+    With a backend that has a coarse stage (``hrs-ms``), ``first_estimate(image)`` receives the
+    whole target ``(3, H, W)`` each time a box's coarse stage is done: the boxes so far from
+    their coarse matches, the rest the target image (a preview before the fine stage)."""
     h, w = request.target_labels.shape
     boxes = warp_boxes(mask, margin)
     total = sum(b.shape[0] * b.shape[1] for b in boxes)
+    coarse_stage = first_estimate is not None and isinstance(backend, SparseAttentionBackend)
     if not boxes or (len(boxes) == 1 and boxes[0].shape == (h, w)):
-        return backend.warp_with_features(request, maps, progress=progress, cancel=cancel)
+        extra = {"coarse": first_estimate} if coarse_stage else {}
+        return backend.warp_with_features(request, maps, progress=progress, cancel=cancel,
+                                          **extra)
     image = request.target_image
     if image is None:
         raise ValueError("a warp in boxes needs the target image (the identity outside them)")
     warped = image.detach().float().clone()
+    estimate = warped.clone() if coarse_stage else None
     # the sources are the same for every box: their atlas and tables are made once
     prepared = backend.prepare(request, maps) if hasattr(backend, "prepare") else None
     extra = {} if prepared is None else {"prepared": prepared}
@@ -67,6 +79,11 @@ def warp_in_boxes(backend, request: WarpRequest, maps: FeatureMaps, mask: np.nda
             target_image=image[:, ys, xs],
             target_known=None if request.target_known is None else request.target_known[ys, xs],
             seed=request.seed, target_frame=_shifted(request.target_frame, box))
+        if estimate is not None:
+            def coarse(img: torch.Tensor, ys: slice = ys, xs: slice = xs) -> None:
+                estimate[:, ys, xs] = img.to(estimate.device, estimate.dtype)
+                first_estimate(estimate)
+            extra["coarse"] = coarse
         res = backend.warp_with_features(sub, FeatureMaps(maps.sources, maps.target[:, ys, xs]),
                                          progress=part_progress, cancel=cancel, **extra)
         warped[:, ys, xs] = res.warped.to(warped.device, warped.dtype)

@@ -42,7 +42,9 @@ def test_the_preview_arrives_before_the_result_and_the_result_replaces_it(window
     with qtbot.waitSignal(window.generation.previewReady, timeout=60000) as first:
         window.acts.generate.trigger()
     image, stage = first.args
-    assert stage == "warp" and image.shape == doc.photo.shape and image.dtype == np.uint8
+    # first the warp's coarse stage (hrs-ms), then the warp, then each coarse synthesis level
+    assert stage == "warp (coarse)"
+    assert image.shape == doc.photo.shape and image.dtype == np.uint8
     # shown where the result will be, marked as a preview, outside the mask the photo
     assert window.canvas.mode is ViewMode.RESULT
     assert window.canvas.base_layer() is ViewLayer.PREVIEW
@@ -52,7 +54,9 @@ def test_the_preview_arrives_before_the_result_and_the_result_replaces_it(window
     result = done.args[0]
     kinds = [k for k, _ in order]
     assert kinds[0] == "preview" and kinds[-1] == "result" and kinds.count("result") == 1
-    assert [s for k, s in order if k == "preview"][1:], "a coarse level follows the warp"
+    stages = [s for k, s in order if k == "preview"]
+    assert stages[:2] == ["warp (coarse)", "warp"]
+    assert [s for s in stages[2:] if s.startswith("level")], "a coarse level follows the warp"
     np.testing.assert_array_equal(image[~result.mask], doc.photo[~result.mask])
     assert not window.canvas.renderer.has(ViewLayer.PREVIEW)
     assert window.canvas.base_layer() is ViewLayer.RESULT

@@ -108,3 +108,27 @@ def test_cancel_and_bad_input():
         LayoutEditor(FAST).edit(img, np.zeros((10, 10), np.uint8), lab)
     with pytest.raises(BadInputError, match="unknown warp backend"):
         LayoutEditor(EditSettings(warp="nope")).edit(img, edited, lab)
+
+
+@pytest.mark.parametrize("warp", ["hrs-ms", "hrs"])
+def test_previews_come_in_order_coarse_stage_warp_then_levels(warp):
+    from inference.labels import class_id
+    from inference.samples import load_sample
+
+    photo, labels = load_sample("kite.jpg")
+    photo, labels = np.ascontiguousarray(photo[::4, ::4]), np.ascontiguousarray(labels[::4, ::4])
+    edited = labels.copy()
+    edited[labels == class_id("flag")] = class_id("sky")
+    seen: list[tuple[str, np.ndarray]] = []
+    res = LayoutEditor(EditSettings(warp=warp, working_size=128, iterations=4)).edit(
+        photo, edited, labels, preview=lambda im, stage: seen.append((stage, im.copy())))
+    stages = [s for s, _ in seen]
+    # a backend with a coarse stage shows its estimate first; a one-stage warp starts at "warp"
+    first = ["warp (coarse)", "warp"] if warp == "hrs-ms" else ["warp"]
+    assert stages[:len(first)] == first
+    assert any(s.startswith("level") for s in stages[len(first):])
+    for _, im in seen:
+        assert im.shape == photo.shape and im.dtype == np.uint8
+        np.testing.assert_array_equal(im[~res.mask], photo[~res.mask])
+    if warp == "hrs-ms":                  # the coarse estimate is not the final warp
+        assert not np.array_equal(seen[0][1], seen[1][1])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -33,6 +34,8 @@ from inference.correspondence.sampling import (
 from inference.correspondence.sparse_warp import DEFAULT_GAMMA, sparse_attentive_warp
 from inference.errors import BadInputError
 from inference.progress import CancelToken, ProgressFn
+
+CoarseFn = Callable[[torch.Tensor], None]      # a first estimate (3, H, W) of the warp
 
 
 @dataclass(frozen=True)
@@ -104,9 +107,12 @@ class SparseAttentionBackend:
         cancel: CancelToken | None = None,
         timings: dict[str, float] | None = None,
         prepared: PreparedSources | None = None,
+        coarse: CoarseFn | None = None,
     ) -> WarpResult:
         """Warp with precomputed features (learned ones, or cached across calls) and, when
-        given, the sources :meth:`prepare` made for these ``request.sources`` and ``maps``."""
+        given, the sources :meth:`prepare` made for these ``request.sources`` and ``maps``.
+        ``coarse(image)`` receives a first estimate ``(3, H, W)`` -- each target pixel copied
+        from where the coarse stage points -- as soon as a backend with one has it."""
         check_request(request)
         _check_maps(request, maps)
         timings = dict(timings or {})
@@ -119,7 +125,7 @@ class SparseAttentionBackend:
             tl = request.target_labels.to(dev, torch.int64)                     # (H, W)
             gen = torch.Generator(device=dev)
             gen.manual_seed(self.config.seed if self.config.seed is not None else request.seed)
-            keys = self._sample(request, src, uc, tl, gen, progress, cancel)
+            keys = self._sample(request, src, uc, tl, gen, progress, cancel, coarse)
             _sync(dev)
             timings["sampling"] = time.perf_counter() - t0
             t0 = time.perf_counter()
@@ -136,7 +142,7 @@ class SparseAttentionBackend:
                           backend=self.name, corr_resolution=(int(h), int(w)), timings=timings)
 
     def _sample(self, request, src: PreparedSources, uc, tl, gen, progress,
-                cancel) -> torch.Tensor:
+                cancel, coarse: CoarseFn | None = None) -> torch.Tensor:
         raise NotImplementedError
 
 
@@ -151,7 +157,8 @@ class HRSBackend(SparseAttentionBackend):
         self.sampler = KeyIndexSampler(self.config.sampler)
 
     def _sample(self, request, src: PreparedSources, uc, tl, gen, progress,
-                cancel) -> torch.Tensor:
+                cancel, coarse: CoarseFn | None = None) -> torch.Tensor:
+        # one stage at full resolution: no earlier estimate to offer ``coarse``
         return self.sampler.sample(uc, tl, None, src.atlas.key_class, gen, progress=progress,
                                    cancel=cancel, atlas_rows=src.rows).keys
 

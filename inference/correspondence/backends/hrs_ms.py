@@ -23,7 +23,11 @@ from inference.correspondence.atlas import (
     downsample_source,
     sample_labels,
 )
-from inference.correspondence.backends.hrs import PreparedSources, SparseAttentionBackend
+from inference.correspondence.backends.hrs import (
+    CoarseFn,
+    PreparedSources,
+    SparseAttentionBackend,
+)
 from inference.correspondence.base import FeatureMaps, FeatureProvider, WarpRequest
 from inference.correspondence.sampling import KeyIndexSampler, Propagate, SamplerConfig
 from inference.correspondence.sparse_warp import DEFAULT_GAMMA
@@ -91,7 +95,7 @@ class HRSMultiScaleBackend(SparseAttentionBackend):
         return replace(src, coarse=(atlas_c, atlas_c.pack_rows(coarse_feats)))
 
     def _sample(self, request, src: PreparedSources, uc, tl, gen, progress,
-                cancel) -> torch.Tensor:
+                cancel, coarse: CoarseFn | None = None) -> torch.Tensor:
         cfg = self.config
         h, w = tl.shape
         hc, wc = coarse_size(h, w, cfg.factor)
@@ -108,9 +112,13 @@ class HRSMultiScaleBackend(SparseAttentionBackend):
             if progress is not None:
                 progress(cfg.sampler.iterations + done, total)
 
-        coarse = self.coarse.sample(uc_c, tl_c, None, atlas_c.key_class, gen,
-                                    progress=coarse_progress, cancel=cancel, atlas_rows=rows_c)
-        init = self._upsample_particles(coarse.particles, atlas_c, atlas, tl, gen)
+        coarse_keys = self.coarse.sample(uc_c, tl_c, None, atlas_c.key_class, gen,
+                                         progress=coarse_progress, cancel=cancel,
+                                         atlas_rows=rows_c)
+        init = self._upsample_particles(coarse_keys.particles, atlas_c, atlas, tl, gen)
+        if coarse is not None:          # the first particle's pixels: a sharp first estimate
+            flat = init[0, 0] * atlas.width + init[0, 1]
+            coarse(atlas.image.reshape(3, -1)[:, flat.reshape(-1)].view(3, *flat.shape))
         fine = self.fine.sample(uc, tl, None, atlas.key_class, gen, init=init,
                                 window_px=cfg.fine_window, progress=fine_progress, cancel=cancel,
                                 atlas_rows=src.rows, active=self._fine_active(request, tl))
