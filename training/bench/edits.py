@@ -51,7 +51,7 @@ class EditRow:
     peak_mem_mb: float | None    # the process's peak resident set during a run (CUDA: allocated)
     route: str
     first_s: float = 0.0         # the first generate on the photo (nothing cached yet)
-    preview_s: float | None = None   # median time to the first preview (the warp)
+    preview_s: float | None = None   # median time to the first preview (hrs-ms: its coarse stage)
 
     def as_json(self) -> dict:
         return asdict(self)
