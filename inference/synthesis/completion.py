@@ -425,7 +425,9 @@ class PatchSynthesis:
             filters, mean = pca_basis([x.lab for x in lv],
                                       [torch.ones_like(x.labels, dtype=torch.bool) for x in lv],
                                       patch, cfg.components, gen)
-            return filters, mean, [colour_descriptors(x.lab, filters, mean) for x in lv]
+            # kept in half precision (a whole photo's are tens of MB per level); the key
+            # table they are written into is float32
+            return filters, mean, [colour_descriptors(x.lab, filters, mean).half() for x in lv]
 
         keys = tuple(src.key for src in sources)
         if self.cache is None or any(k is None for k in keys):
