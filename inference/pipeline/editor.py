@@ -332,7 +332,7 @@ class LayoutEditor:
             work = estimate.detach().float().cpu().clamp(0.0, 1.0).permute(1, 2, 0).numpy()
             full = resize_image(np.ascontiguousarray(work), crop.shape[:2])
             composite = np.where(inside, full, crop.astype(np.float32) / 255.0)
-            run.show(paste_back(image, window, _to_uint8(composite), mask), "warp (coarse)")
+            run.show(paste_back(image, window, _to_uint8(composite), mask), "coarse warp")
         return show
 
     def _warp(self, job: _EditJob, progress: ProgressFn, cancel: CancelToken,

@@ -43,7 +43,7 @@ def test_the_preview_arrives_before_the_result_and_the_result_replaces_it(window
         window.acts.generate.trigger()
     image, stage = first.args
     # first the warp's coarse stage (hrs-ms), then the warp, then each coarse synthesis level
-    assert stage == "warp (coarse)"
+    assert stage == "coarse warp"
     assert image.shape == doc.photo.shape and image.dtype == np.uint8
     # shown where the result will be, marked as a preview, outside the mask the photo
     assert window.canvas.mode is ViewMode.RESULT
@@ -55,7 +55,7 @@ def test_the_preview_arrives_before_the_result_and_the_result_replaces_it(window
     kinds = [k for k, _ in order]
     assert kinds[0] == "preview" and kinds[-1] == "result" and kinds.count("result") == 1
     stages = [s for k, s in order if k == "preview"]
-    assert stages[:2] == ["warp (coarse)", "warp"]
+    assert stages[:2] == ["coarse warp", "warp"]
     assert [s for s in stages[2:] if s.startswith("level")], "a coarse level follows the warp"
     np.testing.assert_array_equal(image[~result.mask], doc.photo[~result.mask])
     assert not window.canvas.renderer.has(ViewLayer.PREVIEW)

@@ -124,7 +124,7 @@ def test_previews_come_in_order_coarse_stage_warp_then_levels(warp):
         photo, edited, labels, preview=lambda im, stage: seen.append((stage, im.copy())))
     stages = [s for s, _ in seen]
     # a backend with a coarse stage shows its estimate first; a one-stage warp starts at "warp"
-    first = ["warp (coarse)", "warp"] if warp == "hrs-ms" else ["warp"]
+    first = ["coarse warp", "warp"] if warp == "hrs-ms" else ["warp"]
     assert stages[:len(first)] == first
     assert any(s.startswith("level") for s in stages[len(first):])
     for _, im in seen:
