@@ -180,8 +180,8 @@ class KeyIndexSampler:
             if init is None or cfg.propagate != "particles":
                 raise BadInputError("searching only active queries needs init particles and "
                                     "propagate='particles'")
-            return self._sample_active(uc, qcls, ux, kcls, (ha, wa), init, active, generator,
-                                       n_iter, window_px, extra, cancel)
+            return self._sample_active(uc, qcls, ux, kcls, (ha, wa), init, active.to(dev),
+                                       generator, n_iter, window_px, extra, progress, cancel)
         if init is None:
             ty, tx = self.random_init(qcls, kcls, wa, h, w, generator)
         else:
@@ -225,7 +225,7 @@ class KeyIndexSampler:
         return SampledKeys(keys=keys.permute(2, 0, 1).contiguous(), particles=particles)
 
     def _sample_active(self, uc, qcls, ux, kcls, atlas_shape, init, active, generator,
-                       n_iter, window_px, extra, cancel) -> SampledKeys:
+                       n_iter, window_px, extra, progress, cancel) -> SampledKeys:
         """:meth:`sample` over the ``active`` queries alone, as a list: each iteration draws
         their random pools, keeps the best, then scores it against the 4 neighbours' particles
         carried over (an inactive neighbour lends its fixed ``init`` particle); the same Jacobi
@@ -279,6 +279,8 @@ class KeyIndexSampler:
                     cand = torch.cat([t.index_select(0, act)[..., None], near], 2)
                     t[act] = ctx.evaluate(cand[:, None])[:, 0]                # (A, 1, M, 5)
                 keys[act, n * m:(n + 1) * m] = t.index_select(0, act)
+                if progress is not None:
+                    progress(n + 1, n_iter)
         ty = torch.div(t, wa, rounding_mode="floor")
         particles = torch.stack([ty, t - ty * wa], dim=-1).view(h, w, m, 2)
         return SampledKeys(keys=keys.t().reshape(n_iter * m, h, w).contiguous(),

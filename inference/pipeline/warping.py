@@ -45,8 +45,9 @@ def warp_in_boxes(backend, request: WarpRequest, maps: FeatureMaps, mask: np.nda
     the identity elsewhere. Same shapes as a warp of the whole target.
 
     With a backend that has a coarse stage (``hrs-ms``), ``first_estimate(image)`` receives the
-    whole target ``(3, H, W)`` each time a box's coarse stage is done: the boxes so far from
-    their coarse matches, the rest the target image (a preview before the fine stage)."""
+    whole target ``(3, H, W)`` each time a box's coarse stage is done: that box from its coarse
+    matches, the boxes before it warped, the rest still the target image (a preview before the
+    fine stage)."""
     h, w = request.target_labels.shape
     boxes = warp_boxes(mask, margin)
     total = sum(b.shape[0] * b.shape[1] for b in boxes)
@@ -87,6 +88,8 @@ def warp_in_boxes(backend, request: WarpRequest, maps: FeatureMaps, mask: np.nda
         res = backend.warp_with_features(sub, FeatureMaps(maps.sources, maps.target[:, ys, xs]),
                                          progress=part_progress, cancel=cancel, **extra)
         warped[:, ys, xs] = res.warped.to(warped.device, warped.dtype)
+        if estimate is not None:        # later previews show this box's warp, not its start
+            estimate[:, ys, xs] = warped[:, ys, xs]
         parts.append((box, res.correspondence))
         for k, v in res.timings.items():
             timings[k] = timings.get(k, 0.0) + v

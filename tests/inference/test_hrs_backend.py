@@ -114,6 +114,10 @@ def test_hrs_ms_refines_only_the_unknown_pixels_and_a_rim_around_them():
     rim[16:32, 14:30] = True                             # the unknown pixels grown by 4
     assert fixed[~rim].all()                             # beyond the rim: the coarse solution
     assert not fixed[~known].all()                       # the unknown pixels were refined
+    # progress runs to the end through the fine stage's list walk too
+    seen = []
+    backend.warp(req, progress=lambda d, n: seen.append((d, n)))
+    assert seen[-1] == (18, 18)                          # 15 coarse + 3 fine iterations
     # without target_known (or with fine_rim=None) the fine stage runs everywhere
     whole = create_backend("hrs-ms", fine_iterations=3, particles=2, fine_rim=None).warp(req)
     k2 = whole.correspondence.keys.view(3, 2, 3, 48, 48)

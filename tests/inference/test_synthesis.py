@@ -98,22 +98,22 @@ def test_the_best_vote_and_a_wanted_subset_match_the_pixel_by_pixel_reference():
     colsrc[18:] = 1
     nnf = torch.randint(0, ha * wa, (h, w), generator=g)
     dist = torch.rand(h, w, generator=g)
-    dist[0, 0] = 0.3
-    dist[0, 1] = 0.3                                    # a tie: the first offset's vote wins
     tl = torch.randint(0, 3, (h, w), generator=g)
     want = torch.zeros(h, w, dtype=torch.bool)
     want[3:9, 2:7] = True
     want[0, 0] = True
     atlas = AtlasView(img, kc, colsrc)
-    for cfg in (VoteConfig(best=True), VoteConfig(mode_iterations=2)):
-        got, total = vote(nnf, dist, tl, atlas, patch, cfg, want=want)
-        ref = _naive_vote(nnf, dist, tl, img, kc, colsrc, patch, cfg, want=want)
+    flat = torch.full((h, w), 0.5)      # every patch equally good: ties everywhere, and the
+    for cfg, d in ((VoteConfig(best=True), dist), (VoteConfig(best=True), flat),   # first vote
+                   (VoteConfig(mode_iterations=2), dist)):                          # wins
+        got, total = vote(nnf, d, tl, atlas, patch, cfg, want=want)
+        ref = _naive_vote(nnf, d, tl, img, kc, colsrc, patch, cfg, want=want)
         torch.testing.assert_close(got[:, want], ref[:, want], atol=1e-4, rtol=0)
         assert (total[want] > 0).all() and (total[~want] == 0).all()
         # queries further than patch // 2 from every wanted pixel are never read
         far = torch.nn.functional.max_pool2d(want[None, None].float(), patch, 1, 2)[0, 0] == 0
         scrambled = torch.where(far, torch.randint_like(nnf, ha * wa), nnf)
-        again, _ = vote(scrambled, torch.where(far, float("nan"), dist), tl, atlas, patch, cfg,
+        again, _ = vote(scrambled, torch.where(far, float("nan"), d), tl, atlas, patch, cfg,
                         want=want)
         assert torch.equal(again, got)
 
