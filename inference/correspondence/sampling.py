@@ -43,6 +43,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 import torch
+import torch.nn.functional as F
 
 from inference.errors import BadInputError
 from inference.progress import CancelToken, ProgressFn
@@ -312,6 +313,15 @@ class KeyIndexSampler:
         flat = valid[pick].view(h, w, m)
         ty = torch.div(flat, wa, rounding_mode="floor")
         return ty, flat - ty * wa
+
+
+def dilate(mask: torch.Tensor, r: int) -> torch.Tensor:
+    """Pixels within ``r`` (Chebyshev) of ``mask``, ``(H, W)`` bool: the ``active`` queries
+    around what is read (with ``r = patch // 2``, the queries whose patches cover it)."""
+    if r <= 0:
+        return mask
+    grown = F.max_pool2d(mask[None, None].float(), 2 * r + 1, stride=1, padding=r)
+    return grown[0, 0] > 0
 
 
 def key_rows(atlas_features: torch.Tensor) -> torch.Tensor:

@@ -218,9 +218,7 @@ class LayoutEditor:
         with run.timed("full_resolution"):
             r_full = self._full_resolution(job, corr, r_work, mask)
         window = job.window
-        xwarp_crop = np.where(window.cut(mask)[..., None], r_full,               # Eq. 7
-                              window.cut(image).astype(np.float32) / 255.0)
-        warped = paste_back(image, window, _to_uint8(xwarp_crop), mask)
+        warped = _composite(image, window, mask, r_full)                          # Eq. 7
         run.show(warped, "warp")
         run.step(45)
         with run.timed("refine"):
@@ -325,14 +323,11 @@ class LayoutEditor:
         if run.preview is None:
             return None
         window = job.window
-        crop = window.cut(image)
-        inside = window.cut(mask)[..., None]
 
         def show(estimate: torch.Tensor) -> None:
             work = estimate.detach().float().cpu().clamp(0.0, 1.0).permute(1, 2, 0).numpy()
-            full = resize_image(np.ascontiguousarray(work), crop.shape[:2])
-            composite = np.where(inside, full, crop.astype(np.float32) / 255.0)
-            run.show(paste_back(image, window, _to_uint8(composite), mask), "coarse warp")
+            full = resize_image(np.ascontiguousarray(work), (window.height, window.width))
+            run.show(_composite(image, window, mask, full), "coarse warp")
         return show
 
     def _warp(self, job: _EditJob, progress: ProgressFn, cancel: CancelToken,
@@ -455,6 +450,14 @@ def _tensor(rgb: np.ndarray) -> torch.Tensor:
 
 def _labels(labels: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(labels.astype(np.int64))
+
+
+def _composite(image: RGBImage, window: CropWindow, mask: Mask, crop: np.ndarray) -> RGBImage:
+    """Eq. 7 on the whole photo: ``crop`` (float, the crop's full-resolution size) inside the
+    mask, the photo everywhere else."""
+    inside = np.where(window.cut(mask)[..., None], crop,
+                      window.cut(image).astype(np.float32) / 255.0)
+    return paste_back(image, window, _to_uint8(inside), mask)
 
 
 def _to_uint8(img: np.ndarray) -> np.ndarray:

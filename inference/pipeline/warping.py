@@ -60,7 +60,6 @@ def warp_in_boxes(backend, request: WarpRequest, maps: FeatureMaps, mask: np.nda
     if image is None:
         raise ValueError("a warp in boxes needs the target image (the identity outside them)")
     warped = image.detach().float().clone()
-    estimate = warped.clone() if coarse_stage else None
     # the sources are the same for every box: their atlas and tables are made once
     prepared = backend.prepare(request, maps) if hasattr(backend, "prepare") else None
     extra = {} if prepared is None else {"prepared": prepared}
@@ -80,16 +79,15 @@ def warp_in_boxes(backend, request: WarpRequest, maps: FeatureMaps, mask: np.nda
             target_image=image[:, ys, xs],
             target_known=None if request.target_known is None else request.target_known[ys, xs],
             seed=request.seed, target_frame=_shifted(request.target_frame, box))
-        if estimate is not None:
+        if coarse_stage:                # the boxes so far warped, this one from its start
             def coarse(img: torch.Tensor, ys: slice = ys, xs: slice = xs) -> None:
+                estimate = warped.clone()
                 estimate[:, ys, xs] = img.to(estimate.device, estimate.dtype)
                 first_estimate(estimate)
             extra["coarse"] = coarse
         res = backend.warp_with_features(sub, FeatureMaps(maps.sources, maps.target[:, ys, xs]),
                                          progress=part_progress, cancel=cancel, **extra)
         warped[:, ys, xs] = res.warped.to(warped.device, warped.dtype)
-        if estimate is not None:        # later previews show this box's warp, not its start
-            estimate[:, ys, xs] = warped[:, ys, xs]
         parts.append((box, res.correspondence))
         for k, v in res.timings.items():
             timings[k] = timings.get(k, 0.0) + v

@@ -43,7 +43,7 @@ import torch
 from inference.cache import SourceCache
 from inference.correspondence.atlas import SourceAtlas
 from inference.correspondence.base import Correspondence, WarpSource
-from inference.correspondence.sampling import KeyIndexSampler, SamplerConfig
+from inference.correspondence.sampling import KeyIndexSampler, SamplerConfig, dilate
 from inference.errors import BadInputError
 from inference.progress import CancelToken, ProgressFn
 from inference.synthesis.levels import (
@@ -65,7 +65,7 @@ from inference.synthesis.patches import (
     pca_basis,
     query_table,
 )
-from inference.synthesis.voting import AtlasView, VoteConfig, dilate, vote
+from inference.synthesis.voting import AtlasView, VoteConfig, vote
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
+
+from inference.correspondence.sampling import dilate
 
 
 @dataclass(frozen=True)
@@ -145,15 +146,6 @@ def vote(
                                   / d2.clamp_min(1e-12), out)
         mu[q] = torch.where(den[:, None] > 0, out, 0.0)
     return mu.t().reshape(3, h, w), total.view(h, w)
-
-
-def dilate(mask: torch.Tensor, r: int) -> torch.Tensor:
-    """Pixels within ``r`` (Chebyshev) of ``mask``: with ``r = patch // 2``, the queries whose
-    patches cover it."""
-    if r <= 0:
-        return mask
-    grown = F.max_pool2d(mask[None, None].float(), 2 * r + 1, stride=1, padding=r)
-    return grown[0, 0] > 0
 
 
 def _sigma2(dist: torch.Tensor, q: float) -> float:

@@ -29,7 +29,12 @@ from inference.correspondence.backends.hrs import (
     SparseAttentionBackend,
 )
 from inference.correspondence.base import FeatureMaps, FeatureProvider, WarpRequest
-from inference.correspondence.sampling import KeyIndexSampler, Propagate, SamplerConfig
+from inference.correspondence.sampling import (
+    KeyIndexSampler,
+    Propagate,
+    SamplerConfig,
+    dilate,
+)
 from inference.correspondence.sparse_warp import DEFAULT_GAMMA
 from inference.errors import BadInputError
 from inference.networks.normalize import channel_normalize
@@ -130,10 +135,7 @@ class HRSMultiScaleBackend(SparseAttentionBackend):
         if (request.target_known is None or cfg.fine_rim is None
                 or cfg.fine_propagate != "particles"):
             return None
-        unknown = ~request.target_known.to(tl.device, torch.bool)
-        r = cfg.fine_rim
-        active = F.max_pool2d(unknown[None, None].float(), 2 * r + 1, stride=1,
-                              padding=r)[0, 0] > 0
+        active = dilate(~request.target_known.to(tl.device, torch.bool), cfg.fine_rim)
         return None if bool(active.all()) else active
 
     def _upsample_particles(
