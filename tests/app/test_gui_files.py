@@ -17,6 +17,7 @@ from app.main_window import MainWindow
 from app.prompts import ScriptedPrompts
 from app.settings import EditorSettings, recent_files
 from inference.imageio import load_image, load_label_map, load_mask
+from tests.app.windows import sky_over_grass
 
 ROOT = Path(__file__).resolve().parents[2]
 SKY, TREE, GRASS = 3, 5, 10
@@ -46,13 +47,7 @@ def window(qtbot, tmp_path, prompts):
 
 @pytest.fixture
 def sample(tmp_path):
-    rng = np.random.default_rng(3)
-    photo = rng.integers(0, 256, (32, 40, 3), dtype=np.uint8)
-    labels = np.full((32, 40), SKY, np.uint8)
-    labels[16:] = GRASS
-    Image.fromarray(photo).save(tmp_path / "photo.png")
-    Image.fromarray(labels, "L").save(tmp_path / "labels.png")
-    return tmp_path / "photo.png", tmp_path / "labels.png", photo, labels
+    return sky_over_grass(tmp_path, 32, 40, seed=3, sky=SKY, grass=GRASS)
 
 
 def test_export_result_labels_and_mask(window, qtbot, sample, tmp_path):

@@ -17,7 +17,7 @@ from app.canvas import ViewMode
 from app.canvas.rendering import ViewLayer
 from app.main_window import MainWindow
 from app.session import Tool
-from tests.app.windows import QUICK_ENGINE, editor_window
+from tests.app.windows import QUICK_ENGINE, editor_window, sky_over_grass
 
 SKY, GRASS = 3, 10
 
@@ -40,13 +40,9 @@ def generate(qtbot, win: MainWindow):
 
 
 def test_open_generate_inspect_resize_undo_apply_save_load(window, qtbot, tmp_path):
-    rng = np.random.default_rng(7)
-    photo = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
-    labels = np.full((120, 160), SKY, np.uint8)
-    labels[60:] = GRASS
-    Image.fromarray(photo).save(tmp_path / "photo.png")
-    Image.fromarray(labels, "L").save(tmp_path / "labels.png")
-    assert window.files.open_photo(str(tmp_path / "photo.png"), str(tmp_path / "labels.png"))
+    photo_path, labels_path, photo, _ = sky_over_grass(tmp_path, 120, 160, seed=7,
+                                                       sky=SKY, grass=GRASS)
+    assert window.files.open_photo(str(photo_path), str(labels_path))
     doc = window.session.document
     doc.paint_stroke([(80, 52)], size=9, class_id=GRASS)
 
