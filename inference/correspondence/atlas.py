@@ -97,14 +97,10 @@ class SourceAtlas:
         return int((self.key_class >= 0).sum())
 
     def pack(self, maps: list[torch.Tensor]) -> torch.Tensor:
-        """Lay per-source maps ``(C, Hs, Ws)`` out like the atlas: ``(C, Ha, Wa)``, zero padding."""
-        c = maps[0].shape[0]
-        out = maps[0].new_zeros(c, self.height, self.width)
-        for m, x0, (h, w) in zip(maps, self.offsets, self.sizes):
-            if tuple(m.shape[1:]) != (h, w):
-                raise BadInputError(f"feature map {tuple(m.shape)} does not match source {(h, w)}")
-            out[:, :h, x0:x0 + w] = m
-        return out
+        """Lay per-source maps ``(C, Hs, Ws)`` out like the atlas: ``(C, Ha, Wa)``, zero padding
+        (:meth:`pack_rows`, channels first)."""
+        rows = self.pack_rows(maps)
+        return rows.view(self.height, self.width, -1).permute(2, 0, 1).contiguous()
 
     def pack_rows(self, maps: list[torch.Tensor]) -> torch.Tensor:
         """:meth:`pack` laid out as rows, ``(Ha·Wa, C)`` (what gathers read), in one pass per
