@@ -153,6 +153,31 @@ class SynthesisOutput:
 
 
 @dataclass
+class _KeySide:
+    """The sources' side of the patch search at one level: the colour PCA, the layout
+    features' projection and the key table (row-major: the sampler gathers rows). It depends
+    on the sources alone -- both bases are fitted on all their pixels with a generator of their
+    own, positions are in a unit of the photo's grid, not the crop's -- so with a cache it is
+    made once per photo and level; an edit makes only its target's side."""
+
+    filters: torch.Tensor                 # (D, 3, k, k) colour PCA
+    mean: torch.Tensor                    # (3·k·k,)
+    layout: torch.Tensor | None           # (k', Cf) layout projection (None: every channel)
+    shift: torch.Tensor | None            # (k', 1)
+    rows: torch.Tensor                    # (Ha·Wa, C) key table
+    unit: float                           # level px per unit of the keys' positions
+    references: bool                      # a source is a reference (the indicator column)
+
+    def project(self, features: torch.Tensor) -> torch.Tensor:
+        """Layout features ``(Cf, h, w)`` on the projection, ``(k', h, w)``."""
+        if self.layout is None:
+            return features
+        c, h, w = features.shape         # (k, C) @ (C, N): no transposed copy of the map
+        out = self.layout @ features.reshape(c, -1)
+        return out.sub_(self.shift).reshape(-1, h, w)
+
+
+@dataclass
 class _Level:
     """One pyramid level: its target arrays, sources, atlas and key table."""
 
@@ -167,17 +192,19 @@ class _Level:
                                 # the boxes, where nothing reads them)
     sources: list[LevelSource]
     atlas: SourceAtlas
-    key_rows: torch.Tensor      # (Ha·Wa, C) key table, row-major (the sampler gathers rows)
-    filters: torch.Tensor       # colour PCA
-    mean: torch.Tensor
+    keys: _KeySide              # the key table and what it was made with (once per photo)
     beta: float
     origin: tuple[int, int]     # the target window's corner in the photo's level grid
-    pos_scale: float            # level px per unit of position (the crop's long side)
+    mu: float                   # μ for positions in the keys' unit (rescaled to this crop)
     boxes: list[Box]            # around the hole's parts: where the EM works
 
     @functools.cached_property
     def view(self) -> AtlasView:
         return AtlasView(self.atlas.image, self.atlas.key_class, self.atlas.column_source)
+
+    @property
+    def key_rows(self) -> torch.Tensor:
+        return self.keys.rows
 
 
 
@@ -246,7 +273,7 @@ class PatchSynthesis:
         lvl = synth = None
         for li, s in enumerate(scales):
             t0 = time.perf_counter()
-            lvl = self._level(li, s, target, sources, gen, unit)
+            lvl = self._level(li, s, target, sources, unit)
             sizes = [x.size for x in lvl.sources]
             full = Box(0, lvl.size[0], 0, lvl.size[1])
             if li == 0:
@@ -357,7 +384,7 @@ class PatchSynthesis:
 
     # ------------------------------------------------------------------ steps
     def _level(self, li: int, s: float, target: SynthesisTarget,
-               sources: list[SynthesisSource], gen: torch.Generator, unit: float) -> _Level:
+               sources: list[SynthesisSource], unit: float) -> _Level:
         """Materialise level ``li`` at target scale ``s``: images, sources, atlas, keys."""
         cfg, dev = self.config, self.device
         lv = [materialise(src, self._source_scale(src, s), dev, self.cache) for src in sources]
@@ -384,56 +411,55 @@ class PatchSynthesis:
         if boxes:
             span = Box(min(b.y0 for b in boxes), max(b.y1 for b in boxes),
                        min(b.x0 for b in boxes), max(b.x1 for b in boxes))
-        tpart = resize_features(target.features.float().to(dev), size,
-                                (span.y0, span.y1, span.x0, span.x1))
-        src_feats = [x.features for x in lv]
-        if cfg.layout_components and cfg.layout_components < tpart.shape[0]:
-            tpart, src_feats = _project_layout(tpart, hole[span.slices], src_feats,
-                                               [x.labels >= 0 for x in lv],
-                                               cfg.layout_components, gen)
+        beta = cfg.layout_weight if li == 0 else cfg.layout_weight_fine
+        side = self._key_side(sources, lv, atlas, patch, beta)
+        tpart = side.project(resize_features(target.features.float().to(dev), size,
+                                             (span.y0, span.y1, span.x0, span.x1)))
         tfeat = tpart.new_zeros(tpart.shape[0], *size)
         tfeat[(slice(None), *span.slices)] = tpart
-        filters, mean, colours = self._colour_side(sources, lv, patch)
-        beta = cfg.layout_weight if li == 0 else cfg.layout_weight_fine
-        pos_scale = unit * sy
-        # the key table, row-major like the atlas (the sampler gathers rows), each source's
-        # keys written straight into its window of it
-        width = key_width(filters.shape[0], src_feats[0].shape[0], cfg.position_weight)
-        keys = torch.empty(atlas.height, atlas.width, width, device=dev)
-        for src, x, f, x0, col in zip(sources, lv, src_feats, atlas.offsets, colours):
-            h, w = x.size
-            key_table(col, f, beta,
-                      _grid_positions(x.size, (0, 0), pos_scale, self.device)
-                      if src.grid and cfg.position_weight > 0 else None,
-                      cfg.position_weight, cfg.reference_distance, out=keys[:h, x0:x0 + w])
-            keys[h:, x0:x0 + w] = 0.0                        # padding: never a valid key
-        keys = keys.view(-1, width)
-        return _Level(li, s, size, patch, est, hole, labels, tfeat, lv, atlas, keys, filters,
-                      mean, beta, origin, pos_scale, boxes)
+        # μ is per (crop long side)²; the keys' positions are in units of ``side.unit`` px
+        mu = cfg.position_weight * (side.unit / (unit * sy)) ** 2
+        return _Level(li, s, size, patch, est, hole, labels, tfeat, lv, atlas, side, beta,
+                      origin, mu, boxes)
 
-    def _colour_side(self, sources: list[SynthesisSource], lv: list[LevelSource], patch: int
-                     ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
-        """The colour PCA of the sources' patches at this level and every source's projected
-        patches. They depend on the sources alone -- the basis is fitted on all their pixels
-        with a generator of its own, not on the valid ones of this edit -- so with a cache
-        they are made once per photo and level, not per generate."""
-        cfg = self.config
+    def _key_side(self, sources: list[SynthesisSource], lv: list[LevelSource],
+                  atlas: SourceAtlas, patch: int, beta: float) -> _KeySide:
+        """The level's :class:`_KeySide`, from the cache when every source has a key."""
+        cfg, dev = self.config, self.device
 
-        def make() -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
-            gen = torch.Generator(device=self.device)
+        def make() -> _KeySide:
+            gen = torch.Generator(device=dev)
             gen.manual_seed(cfg.seed + 104729)
-            filters, mean = pca_basis([x.lab for x in lv],
-                                      [torch.ones_like(x.labels, dtype=torch.bool) for x in lv],
-                                      patch, cfg.components, gen)
-            # kept in half precision (a whole photo's are tens of MB per level); the key
-            # table they are written into is float32
-            return filters, mean, [colour_descriptors(x.lab, filters, mean).half() for x in lv]
+            labs = [rgb_to_lab(x.rgb) for x in lv]
+            filters, mean = pca_basis(labs, [torch.ones_like(x.labels, dtype=torch.bool)
+                                             for x in lv], patch, cfg.components, gen)
+            feats = [resize_features(src.features.float(), x.size).to(dev)
+                     for src, x in zip(sources, lv)]
+            side = _KeySide(filters, mean, None, None, feats[0].new_empty(0),
+                            float(max(lv[0].size)), any(not src.grid for src in sources))
+            if cfg.layout_components and cfg.layout_components < feats[0].shape[0]:
+                side.layout, side.shift = _layout_basis(feats, cfg.layout_components, gen)
+            width = key_width(filters.shape[0], side.layout.shape[0] if side.layout is not None
+                              else feats[0].shape[0], cfg.position_weight, side.references)
+            # written straight into each source's window of the row-major table
+            keys = torch.empty(atlas.height, atlas.width, width, device=dev)
+            for src, x, f, lab, x0 in zip(sources, lv, feats, labs, atlas.offsets):
+                h, w = x.size
+                key_table(colour_descriptors(lab, filters, mean), side.project(f), beta,
+                          _grid_positions(x.size, (0, 0), side.unit, dev)
+                          if src.grid and cfg.position_weight > 0 else None,
+                          cfg.position_weight, cfg.reference_distance, side.references,
+                          out=keys[:h, x0:x0 + w])
+                keys[h:, x0:x0 + w] = 0.0                    # padding: never a valid key
+            side.rows = keys.view(-1, width)
+            return side
 
         keys = tuple(src.key for src in sources)
         if self.cache is None or any(k is None for k in keys):
             return make()
-        return self.cache.get(("colour", keys, tuple(x.size for x in lv), patch,
-                               cfg.components, cfg.seed, str(self.device)), make)
+        return self.cache.get(("keys", keys, tuple(x.size for x in lv), patch, beta,
+                               cfg.components, cfg.layout_components, cfg.position_weight,
+                               cfg.reference_distance, cfg.seed, str(dev)), make)
 
     def _complete_box(self, lvl: _Level, box: Box, fld: torch.Tensor, extra, gen, unit: float,
                       n_em: int, first_vote: bool, synth: torch.Tensor | None,
@@ -462,7 +488,7 @@ class PatchSynthesis:
             wildcard_class=0))
         window = cfg.window * max(atlas.height, atlas.width)
         positions = _grid_positions(box.shape, (lvl.origin[0] + box.y0, lvl.origin[1] + box.x0),
-                                    lvl.pos_scale, self.device)
+                                    lvl.keys.unit, self.device)
         for em in range(n_em):
             if cancel is not None:
                 cancel.raise_if_cancelled()
@@ -511,10 +537,11 @@ class PatchSynthesis:
         h, w = lvl.size
         y0, y1 = max(0, box.y0 - r), min(h, box.y1 + r)
         x0, x1 = max(0, box.x0 - r), min(w, box.x1 + r)
-        col = colour_descriptors(rgb_to_lab(lvl.est[:, y0:y1, x0:x1]), lvl.filters, lvl.mean)
+        col = colour_descriptors(rgb_to_lab(lvl.est[:, y0:y1, x0:x1]), lvl.keys.filters,
+                                 lvl.keys.mean)
         col = col[:, box.y0 - y0:box.y1 - y0, box.x0 - x0:box.x1 - x0].contiguous()
         lay = lvl.features[:, box.y0:box.y1, box.x0:box.x1]
-        return query_table(col, lay, lvl.beta, positions, self.config.position_weight)
+        return query_table(col, lay, lvl.beta, positions, lvl.mu, lvl.keys.references)
 
     def _distance(self, q, qn, rows, nnf, tl, atlas: SourceAtlas, act) -> torch.Tensor:
         """Patch distance of the ``act`` queries' matches (a class mismatch adds the penalty);
@@ -545,33 +572,23 @@ def _grid_positions(shape: tuple[int, int], origin: tuple[int, int], scale: floa
     return torch.stack(torch.broadcast_tensors(ys[:, None], xs[None, :])).float()
 
 
-def _project_layout(target: torch.Tensor, hole: torch.Tensor, sources: list[torch.Tensor],
-                    valid: list[torch.Tensor], k: int, gen: torch.Generator):
-    """Layout features on their ``k`` leading principal components (over sampled source
-    pixels and the hole): distances keep their large terms at a fraction of the cost."""
-    rows = [target[:, hole].t()]
-    for f, ok in zip(sources, valid):
-        where = torch.nonzero(ok.reshape(-1)).squeeze(1)       # valid pixels, then a sample
-        if where.numel() > 4096:                               # of them: only those gathered
-            where = where[torch.randint(0, where.numel(), (4096,), generator=gen,
-                                        device=where.device)]
-        rows.append(f.reshape(f.shape[0], -1).index_select(1, where).t())
+def _layout_basis(sources: list[torch.Tensor], k: int, gen: torch.Generator,
+                  samples: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` leading principal components of the sources' layout features (``samples``
+    pixels drawn from each): distances keep their large terms at a fraction of the cost.
+    Returns ``(projection (k, C), shift (k, 1))``: ``projection @ f - shift``."""
+    rows = []
+    for f in sources:
+        flat = f.reshape(f.shape[0], -1)
+        where = torch.randint(0, flat.shape[1], (min(samples, flat.shape[1]),), generator=gen,
+                              device=f.device)
+        rows.append(flat.index_select(1, where).t())
     data = torch.cat(rows).double()
     mean = data.mean(0)
     cov = (data - mean).t() @ (data - mean) / max(1, data.shape[0] - 1)
     _, vecs = torch.linalg.eigh(cov)
-    basis = vecs[:, -k:].flip(1).float()                                     # (C, k)
-    mean = mean.float()
-
-    proj = basis.t().contiguous()                                            # (k, C)
-    shift = (proj @ mean)[:, None]
-
-    def project(f: torch.Tensor) -> torch.Tensor:
-        c, h, w = f.shape                # (k, C) @ (C, N): no transposed copy of the map
-        return (proj @ f.reshape(c, -1)).sub_(shift).reshape(k, h, w)
-
-    return project(target), [project(f) for f in sources]
-
+    proj = vecs[:, -k:].flip(1).t().float().contiguous()                     # (k, C)
+    return proj, (proj @ mean.float())[:, None]
 
 
 def _short_side(mask: np.ndarray) -> int:

@@ -123,9 +123,7 @@ class LevelSource:
     """One source materialised at a level (tensors on the synthesis device)."""
 
     rgb: torch.Tensor          # (3, h, w) float [0, 1]
-    lab: torch.Tensor          # (3, h, w) Lab / 10
     labels: torch.Tensor       # (h, w) int64; -1 where invalid
-    features: torch.Tensor     # (Cf, h, w)
     scale: float               # level px per full-res px of this source
 
     @property
@@ -136,8 +134,9 @@ class LevelSource:
 def materialise(src: SynthesisSource, scale: float, device: torch.device,
                 cache: SourceCache | None = None) -> LevelSource:
     """``src`` at ``scale`` (level px per its full-res px). With ``cache`` and a ``src.key``, the
-    resampled image, Lab, labels and features are made once per key (they are shared: nobody
-    writes into them); the invalid pixels are marked per call (they change with every edit)."""
+    resampled image and labels are made once per key (they are shared: nobody writes into
+    them); the invalid pixels are marked per call (they change with every edit). Its patch
+    descriptors and layout features live in the level's key table (``completion._KeySide``)."""
     h, w = src.labels.shape
     size = level_size(h, w, scale)
 
@@ -148,9 +147,7 @@ def materialise(src: SynthesisSource, scale: float, device: torch.device,
         rgb = torch.from_numpy(img).permute(2, 0, 1).float().div_(255.0)
         rgb = rgb.to(device)
         labels = torch.from_numpy(resize_labels(src.labels, size).astype(np.int64)).to(device)
-        return LevelSource(rgb=rgb, lab=rgb_to_lab(rgb), labels=labels,
-                           features=resize_features(src.features.float(), size).to(device),
-                           scale=size[0] / h)
+        return LevelSource(rgb=rgb, labels=labels, scale=size[0] / h)
 
     if cache is None or src.key is None:
         out = make()

@@ -10,9 +10,12 @@ The sampler scores a key ``p`` for a query ``q`` by a dot product; with
 
 ``a_q · b_p = -|d_q - d_p|² + |d_q|²``, and ``|d_q|²`` is the same for every key of ``q``: the
 sampler's argmax is the nearest patch. A weak preference for nearby sources, ``μ·|p - q|²`` over
-positions in the photo (as fractions of the crop's long side), enters the same way; reference
-pixels, which have no position in the photo, pay a constant instead. (Known pixels of the target
-enter exactly; hole pixels with their current estimate, as in Wexler et al.'s EM completion.)
+positions in the photo, enters the same way: a key carries its position ``p`` and ``|p|²`` in a
+unit fixed per photo (its level grid's long side), the query carries ``2μq`` and ``-μ``, so one
+table of keys serves every crop (``μ`` is rescaled per crop to its long side). Reference pixels,
+which have no position in the photo, pay a constant instead (and an indicator column gives
+their score the ``μ|q|²`` a photo key's has). Known pixels of the target enter exactly; hole
+pixels with their current estimate, as in Wexler et al.'s EM completion.
 """
 
 from __future__ import annotations
@@ -70,16 +73,19 @@ def colour_descriptors(lab: torch.Tensor, filters: torch.Tensor, mean: torch.Ten
 
 def key_table(colour: torch.Tensor, layout: torch.Tensor, layout_weight: float,
               position: torch.Tensor | None, position_weight: float,
-              reference_distance: float, out: torch.Tensor | None = None) -> torch.Tensor:
-    """Key side: ``[d, √μ·p, ind, |d|² + μ|p|²]`` for a photo pixel at ``position`` ``p``
-    (``(2, h, w)``), ``[d, 0, 1, |d|² + μ·c]`` for a reference pixel (no position: a constant
-    ``c = reference_distance``), with ``d = [colour, √β·layout]``.
+              reference_distance: float, references: bool,
+              out: torch.Tensor | None = None) -> torch.Tensor:
+    """Key side, ``d = [colour, √β·layout]``: a photo pixel at ``position`` ``p`` (``(2, h,
+    w)``) is ``[d, p, |p|², |d|²]``, a reference pixel (``position`` None) ``[d, 0, 0, 0,
+    |d|² + μ·c]`` with ``c = reference_distance``; with ``references`` (any source is one) an
+    indicator column, 0 for the photo and 1 for a reference, stands before the last. Without a
+    position weight: ``[d, |d|²]``.
 
     Channels last, ``(h, w, C)``: the sampler gathers whole keys, so they are rows. Written into
     ``out`` when given (a window of the atlas' row table: no intermediate copies)."""
     dc, dl = colour.shape[0], layout.shape[0]
     h, w = colour.shape[1:]
-    n = dc + dl + (4 if position_weight > 0 else 1)
+    n = key_width(dc, dl, position_weight, references)
     if out is None:
         out = colour.new_empty(h, w, n)
     out[..., :dc] = colour.permute(1, 2, 0)
@@ -89,34 +95,39 @@ def key_table(colour: torch.Tensor, layout: torch.Tensor, layout_weight: float,
     torch.sum(d.square(), dim=-1, out=bias)
     if position_weight <= 0:
         return out
+    pos = out[..., dc + dl:dc + dl + 3]
     if position is None:
-        out[..., dc + dl:dc + dl + 2] = 0.0
-        out[..., dc + dl + 2] = 1.0
+        pos.zero_()
         bias.add_(position_weight * reference_distance)
     else:
-        torch.mul(position.permute(1, 2, 0), position_weight**0.5,
-                  out=out[..., dc + dl:dc + dl + 2])
-        out[..., dc + dl + 2] = 0.0
-        bias.add_(position.square().sum(0), alpha=position_weight)
+        pos[..., :2] = position.permute(1, 2, 0)
+        torch.sum(pos[..., :2].square(), dim=-1, out=pos[..., 2])
+    if references:
+        out[..., -2] = 0.0 if position is not None else 1.0
     return out
 
 
-def key_width(colour_components: int, layout_channels: int, position_weight: float) -> int:
+def key_width(colour_components: int, layout_channels: int, position_weight: float,
+              references: bool) -> int:
     """Channels of :func:`key_table`'s rows."""
-    return colour_components + layout_channels + (4 if position_weight > 0 else 1)
+    extra = (4 if references else 3) if position_weight > 0 else 0
+    return colour_components + layout_channels + extra + 1
 
 
 def query_table(colour: torch.Tensor, layout: torch.Tensor, layout_weight: float,
-                position: torch.Tensor, position_weight: float
+                position: torch.Tensor, position_weight: float, references: bool
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Query side ``[2d, 2√μ·q, μ|q|², -1]`` and the constant ``|d|² + μ|q|²`` that turns a
-    score back into ``D_colour + β·D_layout + μ·|p - q|²`` (see the module docstring)."""
+    """Query side ``[2d, 2μq, -μ, (μ|q|²), -1]`` (positions in the keys' unit, ``μ`` for that
+    unit) and the constant ``|d|² + μ|q|²`` that turns a score back into
+    ``D_colour + β·D_layout + μ·|p - q|²`` (see the module docstring)."""
     d = torch.cat([colour, layout * layout_weight**0.5])
     const = d.square().sum(0)
     parts = [d * 2.0]
     if position_weight > 0:
         q2 = position.square().sum(0, keepdim=True) * position_weight
-        parts += [position * (2.0 * position_weight**0.5), q2]
+        parts += [position * (2.0 * position_weight), torch.full_like(q2, -position_weight)]
+        if references:
+            parts.append(q2)
         const = const + q2[0]
     parts.append(-torch.ones_like(d[:1]))
     return torch.cat(parts), const

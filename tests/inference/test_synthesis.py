@@ -10,6 +10,7 @@ import torch
 from inference.pipeline.editor import EditSettings, LayoutEditor
 from inference.pipeline.objects import ObjectMove, ObjectTransform, infer_object_transforms
 from inference.synthesis.completion import SynthesisConfig
+from inference.synthesis.patches import key_table, query_table
 from inference.synthesis.voting import AtlasView, VoteConfig, vote
 
 # the full pyramid from the coarsest level, no preference for nearby sources: exact textures
@@ -116,6 +117,36 @@ def test_the_best_vote_and_a_wanted_subset_match_the_pixel_by_pixel_reference():
         again, _ = vote(scrambled, torch.where(far, float("nan"), d), tl, atlas, patch, cfg,
                         want=want)
         assert torch.equal(again, got)
+
+
+@pytest.mark.parametrize("references", [False, True])
+def test_a_key_scores_minus_the_patch_distance_in_any_crops_unit(references):
+    """One key table serves every crop: keys carry positions in the photo's unit, the query
+    ``μ`` rescaled to the crop; a query's score minus its constant is exactly
+    ``-(D_colour + β·D_layout + μ·|p - q|²)`` over photo keys, ``-(… + μ·c)`` over references."""
+    gen = torch.Generator().manual_seed(0)
+    col, lay = torch.randn(5, 4, 6, generator=gen), torch.randn(3, 4, 6, generator=gen)
+    beta, mu, c, unit = 0.7, 0.5, 0.25, 80.0          # μ per (crop side)², keys per 80 px
+    ys, xs = torch.meshgrid(torch.arange(4.0) + 10, torch.arange(6.0) + 20, indexing="ij")
+    pos = torch.stack([ys, xs])
+    photo = key_table(col, lay, beta, pos / unit, mu, c, references).reshape(24, -1)
+    ref = key_table(col, lay, beta, None, mu, c, True).reshape(24, -1)
+    qc, ql = torch.randn(5, 2, 3, generator=gen), torch.randn(3, 2, 3, generator=gen)
+    qy, qx = torch.meshgrid(torch.arange(2.0) + 13, torch.arange(3.0) + 21, indexing="ij")
+    qpos = torch.stack([qy, qx])
+    for crop_side in (40.0, 200.0):
+        mu_k = mu * (unit / crop_side) ** 2                  # μ for the keys' unit
+        q, const = query_table(qc, ql, beta, qpos / unit, mu_k, references)
+        q, const = q.reshape(q.shape[0], -1).t(), const.reshape(-1)
+        d = torch.cat([col, lay * beta**0.5]).reshape(8, -1).t()
+        dq = torch.cat([qc, ql * beta**0.5]).reshape(8, -1).t()
+        feat = torch.cdist(dq, d).square()                                   # (6, 24)
+        near = torch.cdist(qpos.reshape(2, -1).t(), pos.reshape(2, -1).t()).square()
+        want = feat + mu * near / crop_side**2
+        torch.testing.assert_close(const[:, None] - q @ photo.t(), want, rtol=1e-4, atol=1e-3)
+        if references:
+            torch.testing.assert_close(const[:, None] - q @ ref.t(), feat + mu * c,
+                                       rtol=1e-4, atol=1e-3)
 
 
 def test_periodic_texture_is_completed_in_period_and_phase():
