@@ -42,6 +42,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -320,6 +322,9 @@ def dilate(mask: torch.Tensor, r: int) -> torch.Tensor:
     around what is read (with ``r = patch // 2``, the queries whose patches cover it)."""
     if r <= 0:
         return mask
+    if mask.device.type == "cpu":          # OpenCV's separable running max: far cheaper
+        m = np.ascontiguousarray(mask.numpy(), dtype=np.uint8)
+        return torch.from_numpy(cv2.dilate(m, np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0)
     grown = F.max_pool2d(mask[None, None].float(), 2 * r + 1, stride=1, padding=r)
     return grown[0, 0] > 0
 

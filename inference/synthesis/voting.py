@@ -131,13 +131,13 @@ def vote(
         agree = (cls == land) | (land == 0)
         wts = torch.where(cls >= 0, torch.where(agree, 1.0, config.class_factor), 0.0)
         wts.mul_(weight.index_select(0, nf).view(p, k2))
-        vals = pad.rows.index_select(0, sf).view(p, k2, 3)
         den = wts.sum(1)
         total[q] = den
-        if config.best:
-            pick = wts.argmax(1)
-            out = vals[torch.arange(p, device=dev), pick]
+        if config.best:                   # only the picked vote's colour is read
+            pick = wts.argmax(1, keepdim=True)
+            out = pad.rows.index_select(0, s.gather(1, pick)[:, 0])
         else:
+            vals = pad.rows.index_select(0, sf).view(p, k2, 3)
             out = torch.bmm(wts[:, None], vals)[:, 0] / den.clamp_min(1e-12)[:, None]
             for _ in range(config.mode_iterations):
                 w2 = wts * torch.exp((vals - out[:, None]).square_().sum(2).mul_(-inv))

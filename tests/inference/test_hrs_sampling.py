@@ -9,7 +9,7 @@ import torch
 
 from inference.correspondence.atlas import SourceAtlas
 from inference.correspondence.base import WarpSource
-from inference.correspondence.sampling import KeyIndexSampler, SamplerConfig
+from inference.correspondence.sampling import KeyIndexSampler, SamplerConfig, dilate
 from inference.errors import BadInputError
 from inference.networks.normalize import channel_normalize
 
@@ -200,3 +200,22 @@ def test_searching_only_active_queries_needs_a_start_and_particle_propagation():
     with pytest.raises(BadInputError, match="propagate='particles'"):
         KeyIndexSampler(pools).sample(feats, labels, feats, atlas.key_class, _gen(), init=init,
                                       active=active)
+
+
+def test_dilate_is_the_chebyshev_neighbourhood_clipped_at_the_border():
+    """The CPU path (OpenCV) and the device path (max pooling) grow a mask alike: every pixel
+    within ``r`` (max-norm) of a set pixel, nothing wraps or leaks from beyond the border."""
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(30):
+        h, w = torch.randint(1, 30, (2,), generator=gen).tolist()
+        mask = torch.rand(h, w, generator=gen) < 0.05
+        r = int(torch.randint(1, 5, (1,), generator=gen))
+        ys, xs = torch.nonzero(mask, as_tuple=True)
+        yy, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+        want = torch.zeros(h, w, dtype=torch.bool)
+        for y, x in zip(ys.tolist(), xs.tolist()):
+            want |= ((yy - y).abs() <= r) & ((xx - x).abs() <= r)
+        assert torch.equal(dilate(mask, r), want)
+        pooled = torch.nn.functional.max_pool2d(mask[None, None].float(), 2 * r + 1, 1, r)
+        assert torch.equal(pooled[0, 0] > 0, want)
+    assert torch.equal(dilate(mask, 0), mask)
