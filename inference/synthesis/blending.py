@@ -10,6 +10,8 @@ correction never tints a tree.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from inference.pipeline.harmonize import push_pull
@@ -95,8 +97,8 @@ def poisson_blend(
     Solved by Jacobi-preconditioned conjugate gradients (matrix-free, vectorised torch), on
     each separate part of the hole in its own box (one pixel of photo around it): the parts do
     not touch, so their systems are independent, and a small hole in a large crop costs the
-    hole's size, not the crop's. The unknowns are the hole's pixels alone, each with its four
-    neighbours' rows, so the box's photo pixels cost nothing per iteration.
+    hole's size, not the crop's. The unknowns are the hole's pixels alone (a sparse matrix in
+    compressed rows: one product per iteration), so the box's photo pixels cost nothing.
     """
     out = photo.astype(np.float32).copy()
     if not hole.any():
@@ -154,28 +156,33 @@ def _poisson_part(synth, photo, hole, labels, guide, start, iterations, tol, scr
     b[:, 1:] += ey * known[:, :-1]
 
     # The system lives on the hole's pixels alone (a box is often half photo): each hole pixel
-    # has its degree and its 4 neighbours' rows with the edges' weights; a neighbour outside the
-    # hole is the zero row N (its value, if known, is already in b).
+    # has its degree and its 4 neighbours in the hole with the edges' weights (a neighbour
+    # outside the hole is not an unknown: its value, if known, is already in b) -- a sparse
+    # matrix in compressed rows, so one product per iteration.
     n = int(hl.sum())
-    ids = torch.full((hl.shape[0] + 2, hl.shape[1] + 2), n, dtype=torch.int64)
+    ids = torch.full((hl.shape[0] + 2, hl.shape[1] + 2), -1, dtype=torch.int64)
     ids[1:-1, 1:-1][hl] = torch.arange(n)
     zx, zy = ex.new_zeros(ex.shape[0], 1), ey.new_zeros(1, ey.shape[1])
     nb = torch.stack([ids[1:-1, :-2][hl], ids[1:-1, 2:][hl],
                       ids[:-2, 1:-1][hl], ids[2:, 1:-1][hl]], 1)            # (N, 4)
     wt = torch.stack([torch.cat([zx, ex], 1)[hl], torch.cat([ex, zx], 1)[hl],
-                      torch.cat([zy, ey], 0)[hl], torch.cat([ey, zy], 0)[hl]], 1)[:, None]
-    flat_nb = nb.reshape(-1)
-    one = torch.ones(1)
-    dg = torch.cat([deg[hl], one])[:, None]                                 # (N+1, 1)
+                      torch.cat([zy, ey], 0)[hl], torch.cat([ey, zy], 0)[hl]], 1)
+    dg = deg[hl][:, None]                                                   # (N, 1)
+    own = torch.arange(n)
+    on = (nb >= 0) & (wt > 0)
+    coo = torch.sparse_coo_tensor(
+        torch.stack([torch.cat([own, own.repeat_interleave(4)[on.reshape(-1)]]),
+                     torch.cat([own, nb[on]])]),
+        torch.cat([dg[:, 0], -wt[on]]), (n, n), check_invariants=True)
+    with warnings.catch_warnings():          # "sparse CSR support is in beta": it is used
+        warnings.simplefilter("ignore")      # for a plain product only
+        matrix = coo.coalesce().to_sparse_csr()
 
-    def rows(img):                      # (3, H, W) -> the hole's (N+1, 3), zero row last
-        return torch.cat([img.permute(1, 2, 0)[hl], img.new_zeros(1, 3)])
+    def rows(img):                      # (3, H, W) -> the hole's (N, 3)
+        return img.permute(1, 2, 0)[hl]
 
-    def apply(u):                       # A u on the hole's rows (row N stays zero)
-        near = u.index_select(0, flat_nb).view(n, 4, 3)
-        out = dg * u
-        out[:n] -= torch.bmm(wt, near)[:, 0]
-        return out
+    def apply(u):                       # A u
+        return matrix @ u
 
     b = rows(b)
     x = rows(torch.from_numpy(np.ascontiguousarray(start, np.float32)).permute(2, 0, 1)
@@ -197,7 +204,7 @@ def _poisson_part(synth, photo, hole, labels, guide, start, iterations, tol, scr
         d = z + (rz_new / rz.clamp_min(1e-20)) * d
         rz = rz_new
     out = s.permute(1, 2, 0).clone()
-    out[hl] = x[:n]
+    out[hl] = x
     return out.numpy()
 
 
