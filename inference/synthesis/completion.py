@@ -336,51 +336,23 @@ class PatchSynthesis:
         were copied from* (``fld``): a seam between two copies, where the sources' gradient
         (averaged over the edge's hole ends) replaces it, so the seam integrates away
         (:func:`.blending.poisson_blend`; the fine texture this flattens too is put back by
-        :func:`.blending.restore_detail`)."""
-        atlas = lvl.atlas
-        img = atlas.image.reshape(3, -1)
-        valid = atlas.key_class.reshape(-1) >= 0
-        sy, ys, xs = fld[0].long(), fld[1].long(), fld[2].long()
-        hs = torch.tensor([h for h, _ in atlas.sizes], device=fld.device)[sy]
-        ws = torch.tensor([w for _, w in atlas.sizes], device=fld.device)[sy]
-        here = atlas.flat_from_source(sy, ys.clamp(0), xs.clamp(0))
-        hole = lvl.hole
-        out, seams = [], []
-        for axis in (1, 0):                       # x then y
-            dy, dx = (0, 1) if axis == 1 else (1, 0)
-
-            def step(sign: int, dy: int = dy, dx: int = dx):
-                ny, nx = ys + sign * dy, xs + sign * dx
-                ok = (ny >= 0) & (nx >= 0) & (ny < hs) & (nx < ws)
-                there = atlas.flat_from_source(sy, ny.clamp(0), nx.clamp(0))
-                there = torch.where(ok, there, here)
-                ok = ok & valid[there] & valid[here]
-                return sign * (img[:, there] - img[:, here]), ok
-
-            fwd, fok = step(1)                    # from p: I(src(p) + e) - I(src(p))
-            bwd, bok = step(-1)                   # from q: I(src(q)) - I(src(q) - e)
-            own = synth.diff(dim=2 if axis == 1 else 1)
-            if axis == 1:
-                a, ao, ah = fwd[:, :, :-1], fok[:, :-1], hole[:, :-1]
-                b, bo, bh = bwd[:, :, 1:], bok[:, 1:], hole[:, 1:]
-                one_class = lvl.labels[:, :-1] == lvl.labels[:, 1:]
-            else:
-                a, ao, ah = fwd[:, :-1], fok[:-1], hole[:-1]
-                b, bo, bh = bwd[:, 1:], bok[1:], hole[1:]
-                one_class = lvl.labels[:-1] == lvl.labels[1:]
-            wa = (ao & ah).float()
-            wb = (bo & bh).float()
-            n = wa + wb
-            src = (a * wa + b * wb) / n.clamp_min(1.0)
-            # the synthesis' own gradient, unless it is a step the sources do not have there
-            # (a seam between two copies): texture stays, steps integrate away
-            bound = torch.maximum(a.abs() * wa, b.abs() * wb).amax(0) + step_margin
-            # an edge of the edited layout is wanted, never a seam
-            seam = (n > 0) & one_class & (own.abs().amax(0) > bound)
-            g = torch.where(seam[None], src, own)
-            out.append(g.permute(1, 2, 0).cpu().numpy())
-            seams.append(seam.cpu().numpy())
-        return GradientGuide(out[0], out[1], seams[0], seams[1])
+        :func:`.blending.restore_detail`). A seam needs a hole end, so the sources are read
+        only in boxes around the hole's parts (one pixel beyond); elsewhere the own gradient."""
+        gx = synth.diff(dim=2).permute(1, 2, 0).cpu().numpy()
+        gy = synth.diff(dim=1).permute(1, 2, 0).cpu().numpy()
+        seam_x = np.zeros(gx.shape[:2], bool)
+        seam_y = np.zeros(gy.shape[:2], bool)
+        for box in component_boxes(lvl.hole.cpu().numpy(), 1):
+            sl = (slice(None), *box.slices)
+            parts = _seams(lvl.atlas, fld[sl], synth[sl], lvl.hole[box.slices],
+                           lvl.labels[box.slices], step_margin)
+            ys, xs = box.slices
+            for (g, seam), whole_g, whole_s, cut in (
+                    (parts[0], gx, seam_x, (ys, slice(box.x0, box.x1 - 1))),
+                    (parts[1], gy, seam_y, (slice(box.y0, box.y1 - 1), xs))):
+                whole_g[cut] = g.permute(1, 2, 0).cpu().numpy()
+                whole_s[cut] = seam.cpu().numpy()
+        return GradientGuide(gx, gy, seam_x, seam_y)
 
     # ------------------------------------------------------------------ steps
     def _level(self, li: int, s: float, target: SynthesisTarget,
@@ -562,6 +534,52 @@ class PatchSynthesis:
         v = self.config.vote
         cfg = dataclasses.replace(v, mode_iterations=modes, best=best)
         return vote(nnf, dist, tl, lvl.view, lvl.patch, cfg, want=want)
+
+
+def _seams(atlas: SourceAtlas, fld: torch.Tensor, synth: torch.Tensor, hole: torch.Tensor,
+           labels: torch.Tensor, step_margin: float):
+    """:meth:`PatchSynthesis._source_gradients` over one window: per axis (x, then y) the
+    wanted differences ``(3, h, w-1)`` / ``(3, h-1, w)`` and the seam edges."""
+    img = atlas.image.reshape(3, -1)
+    valid = atlas.key_class.reshape(-1) >= 0
+    sy, ys, xs = fld[0].long(), fld[1].long(), fld[2].long()
+    hs = torch.tensor([h for h, _ in atlas.sizes], device=fld.device)[sy]
+    ws = torch.tensor([w for _, w in atlas.sizes], device=fld.device)[sy]
+    here = atlas.flat_from_source(sy, ys.clamp(0), xs.clamp(0))
+    out = []
+    for axis in (1, 0):                       # x then y
+        dy, dx = (0, 1) if axis == 1 else (1, 0)
+
+        def step(sign: int, dy: int = dy, dx: int = dx):
+            ny, nx = ys + sign * dy, xs + sign * dx
+            ok = (ny >= 0) & (nx >= 0) & (ny < hs) & (nx < ws)
+            there = atlas.flat_from_source(sy, ny.clamp(0), nx.clamp(0))
+            there = torch.where(ok, there, here)
+            ok = ok & valid[there] & valid[here]
+            return sign * (img[:, there] - img[:, here]), ok
+
+        fwd, fok = step(1)                    # from p: I(src(p) + e) - I(src(p))
+        bwd, bok = step(-1)                   # from q: I(src(q)) - I(src(q) - e)
+        own = synth.diff(dim=2 if axis == 1 else 1)
+        if axis == 1:
+            a, ao, ah = fwd[:, :, :-1], fok[:, :-1], hole[:, :-1]
+            b, bo, bh = bwd[:, :, 1:], bok[:, 1:], hole[:, 1:]
+            one_class = labels[:, :-1] == labels[:, 1:]
+        else:
+            a, ao, ah = fwd[:, :-1], fok[:-1], hole[:-1]
+            b, bo, bh = bwd[:, 1:], bok[1:], hole[1:]
+            one_class = labels[:-1] == labels[1:]
+        wa = (ao & ah).float()
+        wb = (bo & bh).float()
+        n = wa + wb
+        src = (a * wa + b * wb) / n.clamp_min(1.0)
+        # the synthesis' own gradient, unless it is a step the sources do not have there
+        # (a seam between two copies): texture stays, steps integrate away
+        bound = torch.maximum(a.abs() * wa, b.abs() * wb).amax(0) + step_margin
+        # an edge of the edited layout is wanted, never a seam
+        seam = (n > 0) & one_class & (own.abs().amax(0) > bound)
+        out.append((torch.where(seam[None], src, own), seam))
+    return out
 
 
 def _grid_positions(shape: tuple[int, int], origin: tuple[int, int], scale: float,
