@@ -91,6 +91,7 @@ class SynthesisConfig:
     em_fine: int = 2                 # ... and at every finer level
     search_coarse: int = 4           # sampler iterations per E-step at the coarsest level
     search_fine: int = 2
+    extra_rounds: int = 0            # propagation rounds per sampler iteration beyond its one
     window: float = 0.5              # search window, fraction of the atlas long side ...
     samples: int = 6                 # ... with this many random candidates per iteration,
     ladder: float = 0.5              # the i-th in the window shrunk by ladder**i (PatchMatch)
@@ -455,7 +456,7 @@ class PatchSynthesis:
             est_b.copy_(torch.where((hole_b & (total > 0))[None], vals, est_b))
         sampler = KeyIndexSampler(SamplerConfig(
             iterations=cfg.search_coarse if lvl.index == 0 else cfg.search_fine, particles=1,
-            samples=cfg.samples, window_decay=0.5, window_min=1.0, extra_rounds=1,
+            samples=cfg.samples, window_decay=0.5, window_min=1.0, extra_rounds=cfg.extra_rounds,
             class_penalty=cfg.class_penalty, propagate="particles", ladder=cfg.ladder,
             wildcard_class=0))
         window = cfg.window * max(atlas.height, atlas.width)
