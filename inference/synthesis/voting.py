@@ -57,17 +57,17 @@ class AtlasView:
             colsrc = self.column_source
             column = torch.arange(wa, device=dev) + r * (2 * colsrc + 1)
             pitch = wa + 2 * r * (int(colsrc.max()) + 1)
-            rows = self.image.new_zeros(ha + 2 * r, pitch, 3)
-            rows[r:r + ha].index_copy_(1, column, self.image.permute(1, 2, 0))
+            planes = self.image.new_zeros(3, ha + 2 * r, pitch)
+            planes[:, r:r + ha].index_copy_(2, column, self.image)
             cls = torch.full((ha + 2 * r, pitch), -1, dtype=torch.int64, device=dev)
             cls[r:r + ha].index_copy_(1, column, self.key_class)
-            self._padded[r] = _Padded(rows.view(-1, 3), cls.view(-1), column, pitch)
+            self._padded[r] = _Padded(planes.view(3, -1), cls.view(-1), column, pitch)
         return self._padded[r]
 
 
 @dataclass
 class _Padded:
-    rows: torch.Tensor             # (Hp·Wp, 3) colours, row-major
+    planes: torch.Tensor           # (3, Hp·Wp) colours, one plane per channel
     key_class: torch.Tensor        # (Hp·Wp,) classes, -1 on the frame
     column: torch.Tensor           # (Wa,) padded column of each atlas column
     pitch: int                     # Wp
@@ -90,12 +90,12 @@ def vote(
     r = patch // 2
     k2 = patch * patch
     wa = atlas.key_class.shape[1]
-    mu = torch.zeros(h * w, 3, device=dev)
+    mu = torch.zeros(3, h * w, device=dev)
     total = torch.zeros(h * w, device=dev)
     pix = (torch.arange(h * w, device=dev) if want is None
            else torch.nonzero(want.reshape(-1)).squeeze(1))
     if pix.numel() == 0:
-        return mu.t().reshape(3, h, w), total.view(h, w)
+        return mu.view(3, h, w), total.view(h, w)
     pad = atlas.padded(r)
     voters = torch.ones(h, w, dtype=torch.bool, device=dev) if want is None else dilate(want, r)
     sigma2 = _sigma2(dist[voters], config.sigma_quantile)
@@ -135,17 +135,22 @@ def vote(
         total[q] = den
         if config.best:                   # only the picked vote's colour is read
             pick = wts.argmax(1, keepdim=True)
-            out = pad.rows.index_select(0, s.gather(1, pick)[:, 0])
+            out = pad.planes.index_select(1, s.gather(1, pick)[:, 0])          # (3, P)
         else:
-            vals = pad.rows.index_select(0, sf).view(p, k2, 3)
-            out = torch.bmm(wts[:, None], vals)[:, 0] / den.clamp_min(1e-12)[:, None]
+            # channels first: the distance to the estimate is three (P, k²) planes, not a
+            # reduction over a last axis of 3
+            vals = pad.planes.index_select(1, sf).view(3, p, k2)
+            out = torch.einsum("cpk,pk->cp", vals, wts) / den.clamp_min(1e-12)
             for _ in range(config.mode_iterations):
-                w2 = wts * torch.exp((vals - out[:, None]).square_().sum(2).mul_(-inv))
-                d2 = w2.sum(1, keepdim=True)
-                out = torch.where(d2 > 1e-12, torch.bmm(w2[:, None], vals)[:, 0]
+                e = (vals[0] - out[0, :, None]).square_()
+                e += (vals[1] - out[1, :, None]).square_()
+                e += (vals[2] - out[2, :, None]).square_()
+                w2 = e.mul_(-inv).exp_().mul_(wts)
+                d2 = w2.sum(1)
+                out = torch.where(d2 > 1e-12, torch.einsum("cpk,pk->cp", vals, w2)
                                   / d2.clamp_min(1e-12), out)
-        mu[q] = torch.where(den[:, None] > 0, out, 0.0)
-    return mu.t().reshape(3, h, w), total.view(h, w)
+        mu[:, q] = torch.where(den > 0, out, 0.0)
+    return mu.view(3, h, w), total.view(h, w)
 
 
 def _sigma2(dist: torch.Tensor, q: float) -> float:
