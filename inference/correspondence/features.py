@@ -56,7 +56,7 @@ from inference.correspondence.base import (
     FeatureMaps,
     WarpRequest,
 )
-from inference.networks.normalize import channel_normalize
+from inference.networks.normalize import channel_normalize_
 
 _NUM_CODES = 256   # class ids are uint8
 
@@ -196,7 +196,7 @@ class SemanticFeatures:
             else:                                                            # colour
                 g[:] = self._colour(image, known, h, w)
                 _scale_to_(g, cfg.colour_weight)
-        return channel_normalize(torch.from_numpy(out))
+        return channel_normalize_(torch.from_numpy(out))
 
     def _colour(self, image, known, h: int, w: int) -> np.ndarray:
         if image is None:

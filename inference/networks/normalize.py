@@ -15,3 +15,14 @@ def channel_normalize(features: torch.Tensor, eps: float = 1e-6) -> torch.Tensor
     # sum of squares over the channel axis: ~2x faster on CPU than ``norm(dim=-3)``, which
     # reduces along a strided axis
     return centred / centred.square().sum(dim=-3, keepdim=True).sqrt().clamp_min(eps)
+
+
+def channel_normalize_(features: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """:func:`channel_normalize` in place, the same values bit for bit, for a fresh map outside
+    autograd (hand-made features, a resized or pooled map): a map of tens of MB is not copied
+    twice more. A map autograd tracks gets the out-of-place version (its backward needs it)."""
+    if features.requires_grad and torch.is_grad_enabled():
+        return channel_normalize(features, eps)
+    features.sub_(features.mean(dim=-3, keepdim=True))
+    norm = features.square().sum(dim=-3, keepdim=True).sqrt_().clamp_min_(eps)
+    return features.div_(norm)

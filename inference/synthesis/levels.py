@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from inference.networks.normalize import channel_normalize
+from inference.networks.normalize import channel_normalize_
 
 if TYPE_CHECKING:
     from inference.cache import SourceCache
@@ -72,7 +72,7 @@ def resize_features(features: torch.Tensor, size: tuple[int, int],
         if tuple(features.shape[1:]) == tuple(size):
             return features
         out = F.interpolate(features[None], size=size, mode="bilinear", align_corners=False)[0]
-        return channel_normalize(out)
+        return channel_normalize_(out)
     y0, y1, x0, x1 = window
     hi, wi = features.shape[1:]
     if (hi, wi) == tuple(size):
@@ -86,7 +86,7 @@ def resize_features(features: torch.Tensor, size: tuple[int, int],
     grid = torch.stack(torch.broadcast_tensors(xs[None, :], ys[:, None]), -1).float()
     out = F.grid_sample(features[None].float(), grid[None], mode="bilinear",
                         padding_mode="border", align_corners=False)[0]
-    return channel_normalize(out)
+    return channel_normalize_(out)
 
 
 def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:

@@ -13,6 +13,7 @@ from inference.correspondence.features import (
     boundary_geometry,
     region_coordinates,
 )
+from inference.networks.normalize import channel_normalize, channel_normalize_
 
 
 def test_channel_normalised_with_the_advertised_channel_count():
@@ -23,6 +24,18 @@ def test_channel_normalised_with_the_advertised_channel_count():
     assert f.shape == (prov.channels, 20, 24)
     torch.testing.assert_close(f.mean(0), torch.zeros(20, 24), atol=1e-5, rtol=0)
     torch.testing.assert_close(f.norm(dim=0), torch.ones(20, 24), atol=1e-5, rtol=0)
+
+
+def test_in_place_channel_normalisation_equals_the_plain_one_and_spares_autograd():
+    x = torch.randn(2, 37, 9, 11) * 3 + 1
+    want = channel_normalize(x)
+    got = x.clone()
+    assert channel_normalize_(got) is got and torch.equal(got, want)     # in place, bit for bit
+    tracked = x.clone().requires_grad_(True)
+    out = channel_normalize_(tracked)
+    assert torch.equal(out, want) and torch.equal(tracked, x)                  # not written
+    out.sum().backward()
+    assert tracked.grad is not None
 
 
 def test_region_coordinates_are_per_component_and_normalised():

@@ -39,7 +39,7 @@ from inference.correspondence.base import (
 )
 from inference.correspondence.features import SemanticFeatures
 from inference.errors import BadInputError
-from inference.networks.normalize import channel_normalize
+from inference.networks.normalize import channel_normalize_
 from inference.progress import CancelToken, ProgressFn
 
 COCOSNET_ALPHA = 100.0
@@ -110,14 +110,14 @@ class DenseBackend:
             h, w = request.target_labels.shape
             hq, wq = coarse_size(h, w, cfg.factor)
             tl = request.target_labels.to(dev, torch.int64)
-            fc = channel_normalize(F.adaptive_avg_pool2d(maps.target.to(dev)[None], (hq, wq))[0])
+            fc = channel_normalize_(F.adaptive_avg_pool2d(maps.target.to(dev)[None], (hq, wq))[0])
             srcs, feats = [], []
             for src, f in zip(request.sources, maps.sources):
                 size = coarse_size(*src.labels.shape, cfg.factor)
                 moved = type(src)(src.image.to(dev), src.labels.to(dev),
                                   None if src.exclude is None else src.exclude.to(dev))
                 srcs.append(downsample_source(moved, size))
-                feats.append(channel_normalize(F.adaptive_avg_pool2d(f.to(dev)[None], size)[0]))
+                feats.append(channel_normalize_(F.adaptive_avg_pool2d(f.to(dev)[None], size)[0]))
             atlas_c = SourceAtlas.build(srcs, dev)
             if atlas_c.num_valid == 0:
                 raise BadInputError("no valid source pixel to copy from: every key is excluded")

@@ -37,7 +37,7 @@ from inference.correspondence.sampling import (
 )
 from inference.correspondence.sparse_warp import DEFAULT_GAMMA
 from inference.errors import BadInputError
-from inference.networks.normalize import channel_normalize
+from inference.networks.normalize import channel_normalize_
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class HRSMultiScaleBackend(SparseAttentionBackend):
                         None if s.exclude is None else s.exclude.to(dev))
             coarse_sources.append(downsample_source(s, size))
             f = f.to(dev, torch.float32)
-            coarse_feats.append(channel_normalize(F.adaptive_avg_pool2d(f[None], size)[0]))
+            coarse_feats.append(channel_normalize_(F.adaptive_avg_pool2d(f[None], size)[0]))
         atlas_c = SourceAtlas.build(coarse_sources, dev)
         return replace(src, coarse=(atlas_c, atlas_c.pack_rows(coarse_feats)))
 
@@ -104,7 +104,7 @@ class HRSMultiScaleBackend(SparseAttentionBackend):
         cfg = self.config
         h, w = tl.shape
         hc, wc = coarse_size(h, w, cfg.factor)
-        uc_c = channel_normalize(F.adaptive_avg_pool2d(uc[None], (hc, wc))[0])
+        uc_c = channel_normalize_(F.adaptive_avg_pool2d(uc[None], (hc, wc))[0])
         tl_c = sample_labels(tl, (hc, wc))
         atlas, (atlas_c, rows_c) = src.atlas, src.coarse
         total = cfg.sampler.iterations + cfg.fine_iterations
