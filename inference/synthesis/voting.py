@@ -59,8 +59,9 @@ class AtlasView:
             pitch = wa + 2 * r * (int(colsrc.max()) + 1)
             planes = self.image.new_zeros(3, ha + 2 * r, pitch)
             planes[:, r:r + ha].index_copy_(2, column, self.image)
-            cls = torch.full((ha + 2 * r, pitch), -1, dtype=torch.int64, device=dev)
-            cls[r:r + ha].index_copy_(1, column, self.key_class)
+            # classes (ADE20K ids, -1 invalid) as int16: the vote gathers k² per pixel
+            cls = torch.full((ha + 2 * r, pitch), -1, dtype=torch.int16, device=dev)
+            cls[r:r + ha].index_copy_(1, column, self.key_class.to(torch.int16))
             self._padded[r] = _Padded(planes.view(3, -1), cls.view(-1), column, pitch)
         return self._padded[r]
 
@@ -68,7 +69,7 @@ class AtlasView:
 @dataclass
 class _Padded:
     planes: torch.Tensor           # (3, Hp·Wp) colours, one plane per channel
-    key_class: torch.Tensor        # (Hp·Wp,) classes, -1 on the frame
+    key_class: torch.Tensor        # (Hp·Wp,) int16 classes, -1 on the frame
     column: torch.Tensor           # (Wa,) padded column of each atlas column
     pitch: int                     # Wp
 
@@ -103,7 +104,9 @@ def vote(
     # padded atlas and the weight of its patch
     pitch = w + 2 * r
     ay = torch.div(nnf, wa, rounding_mode="floor")
-    match = torch.full((h + 2 * r, pitch), r * pad.pitch + r, dtype=torch.int64, device=dev)
+    # flat indices as int32 where they fit: half the bytes of every gather of k² per pixel
+    idx = torch.int32 if pad.key_class.numel() < 2**31 else torch.int64
+    match = torch.full((h + 2 * r, pitch), r * pad.pitch + r, dtype=idx, device=dev)
     match[r:r + h, r:r + w] = (ay + r) * pad.pitch + pad.column[nnf - ay * wa]
     weight = dist.new_zeros(h + 2 * r, pitch)
     weight[r:r + h, r:r + w] = torch.exp(-dist / (2.0 * sigma2))
@@ -114,8 +117,8 @@ def vote(
                             torch.arange(-r, r + 1, device=dev), indexing="ij")
     oy, ox = oy.reshape(1, k2), ox.reshape(1, k2)
     back = oy * pitch + ox
-    reach = oy * pad.pitch + ox
-    tl = target_labels.reshape(-1)
+    reach = (oy * pad.pitch + ox).to(idx)
+    tl = target_labels.reshape(-1).to(torch.int16)
     inv = 1.0 / (2.0 * config.mode_bandwidth**2)
     step = max(1, config.max_band_elements // (4 * k2))
     for c0 in range(0, pix.numel(), step):
