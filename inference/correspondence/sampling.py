@@ -323,7 +323,7 @@ def dilate(mask: torch.Tensor, r: int) -> torch.Tensor:
     if r <= 0:
         return mask
     if mask.device.type == "cpu":          # OpenCV's separable running max: far cheaper
-        m = np.ascontiguousarray(mask.numpy(), dtype=np.uint8)
+        m = (mask != 0).numpy().view(np.uint8)
         return torch.from_numpy(cv2.dilate(m, np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0)
     grown = F.max_pool2d(mask[None, None].float(), 2 * r + 1, stride=1, padding=r)
     return grown[0, 0] > 0

@@ -17,6 +17,12 @@ import numpy as np
 from inference.pipeline.harmonize import push_pull
 from inference.synthesis.nnf import component_boxes
 
+# The Poisson solve uses torch's compressed-row matrices for a plain product only; their "beta"
+# notice would print on every first solve (a filter, not ``catch_warnings``: that swaps the
+# process-wide filters and is not safe while the GUI's other thread runs)
+warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta",
+                        category=UserWarning)
+
 
 def blend_seam(
     synth: np.ndarray,          # (H, W, 3) float: synthesis inside the hole and on the ring
@@ -94,7 +100,7 @@ def poisson_blend(
     to a known pixel of another class of the edited layout is left free (Neumann): a tree's
     colour does not flow into the sky around it. ``screen`` ties every pixel weakly to the
     synthesis, so a hole region that touches no known pixel of its class keeps its colours.
-    Solved by Jacobi-preconditioned conjugate gradients (matrix-free, vectorised torch), on
+    Solved by Jacobi-preconditioned conjugate gradients (vectorised torch, a sparse matrix), on
     each separate part of the hole in its own box (one pixel of photo around it): the parts do
     not touch, so their systems are independent, and a small hole in a large crop costs the
     hole's size, not the crop's. The unknowns are the hole's pixels alone (a sparse matrix in
@@ -174,9 +180,7 @@ def _poisson_part(synth, photo, hole, labels, guide, start, iterations, tol, scr
         torch.stack([torch.cat([own, own.repeat_interleave(4)[on.reshape(-1)]]),
                      torch.cat([own, nb[on]])]),
         torch.cat([dg[:, 0], -wt[on]]), (n, n), check_invariants=True)
-    with warnings.catch_warnings():          # "sparse CSR support is in beta": it is used
-        warnings.simplefilter("ignore")      # for a plain product only
-        matrix = coo.coalesce().to_sparse_csr()
+    matrix = coo.coalesce().to_sparse_csr()
 
     def rows(img):                      # (3, H, W) -> the hole's (N, 3)
         return img.permute(1, 2, 0)[hl]

@@ -149,6 +149,46 @@ def test_a_key_scores_minus_the_patch_distance_in_any_crops_unit(references):
                                        rtol=1e-4, atol=1e-3)
 
 
+@pytest.mark.parametrize("crop", [(4, 36, 6, 50), (10, 30, 20, 44)])
+def test_the_position_term_is_mu_over_the_crops_long_side_squared(crop):
+    """Through the cached key table of a level: a query's distance to a key, less its distance
+    without the preference for nearby pixels, is ``μ·|p - q|² / L²`` with ``L`` the crop's long
+    side, whatever the crop (the table itself is made once per photo)."""
+    from inference.cache import SourceCache
+    from inference.synthesis.completion import PatchSynthesis, SynthesisTarget, _grid_positions
+    from inference.synthesis.levels import SynthesisSource
+    from inference.synthesis.nnf import Box
+
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 255, (40, 60, 3)).astype(np.uint8)
+    labels = np.where(np.arange(60)[None, :] < 30, 3, 7).repeat(40, 0).astype(np.uint8)
+    feats = torch.nn.functional.normalize(torch.randn(16, 20, 30), dim=0)
+    y0, y1, x0, x1 = crop
+    hole = np.zeros((40, 60), bool)
+    hole[y0 + 3:y1 - 3, x0 + 3:x1 - 3] = True
+    src = SynthesisSource("photo", photo, labels, feats, grid=True, key=("photo",))
+    target = SynthesisTarget(photo, hole, labels, feats[:, y0 // 2:y1 // 2, x0 // 2:x1 // 2],
+                             crop)
+    unit = float(max(y1 - y0, x1 - x0))
+    dists = []
+    for mu in (0.0, 0.5):
+        synth = PatchSynthesis(SynthesisConfig(position_weight=mu, layout_components=6),
+                               cache=SourceCache())
+        lvl = synth._level(0, 1.0, target, [src], unit)
+        box = Box(0, lvl.size[0], 0, lvl.size[1])
+        pos = _grid_positions(box.shape, lvl.origin, lvl.keys.unit, synth.device)
+        q, qn = synth._queries(lvl, box, pos)
+        q, qn = q.reshape(q.shape[0], -1), qn.reshape(-1)
+        keys = torch.tensor([0, 77, 1234, 2399])                          # photo pixels
+        dists.append(qn[:, None] - q.t() @ lvl.key_rows[keys].t())        # (queries, keys)
+    h, w = lvl.size
+    qy, qx = np.divmod(np.arange(h * w), w)
+    ky, kx = np.divmod(keys.numpy(), 60)
+    near = (qy[:, None] + y0 - ky[None]) ** 2 + (qx[:, None] + x0 - kx[None]) ** 2
+    torch.testing.assert_close(dists[1] - dists[0], torch.from_numpy(0.5 * near / unit**2).float(),
+                               rtol=1e-3, atol=2e-3)
+
+
 def test_periodic_texture_is_completed_in_period_and_phase():
     truth = _periodic(160, 200)
     labels = np.full(truth.shape[:2], 3, np.uint8)
