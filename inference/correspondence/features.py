@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -127,13 +126,10 @@ class SemanticFeatures:
                 return self.describe(s.labels, s.image, None, s.frame)
             return make() if memo is None else memo(i, make)
 
-        # the target's map is made on a second thread meanwhile (its NumPy and OpenCV work
-        # releases the GIL; ``memo`` -- a cache that is not thread-safe -- stays on this one)
-        with ThreadPoolExecutor(1) as pool:
-            target = pool.submit(self.describe, request.target_labels, request.target_image,
-                                 request.target_known, request.target_frame)
-            sources = [source(i, s) for i, s in enumerate(request.sources)]
-            return FeatureMaps(sources=sources, target=target.result())
+        sources = [source(i, s) for i, s in enumerate(request.sources)]
+        target = self.describe(request.target_labels, request.target_image, request.target_known,
+                               request.target_frame)
+        return FeatureMaps(sources=sources, target=target)
 
     def describe(
         self,
