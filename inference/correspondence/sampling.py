@@ -202,18 +202,7 @@ class KeyIndexSampler:
                 cancel.raise_if_cancelled()
             win = max(cfg.window_min, w0 * cfg.window_decay**n)
             # Initialise: pool = current particle + k random samples in the window.  (H, W, M, 1+k)
-            r = torch.rand((2, h, w, m, cfg.samples), generator=generator, device=dev)
-            if cfg.ladder < 1.0:
-                span = win * cfg.ladder ** torch.arange(cfg.samples, device=dev)
-                off = r.sub_(0.5).mul_(2.0 * span.clamp(min=cfg.window_min)).round_().long()
-            else:
-                off = r.mul_(2.0 * win).sub_(win).round_().long()
-            ty = torch.div(t, wa, rounding_mode="floor")
-            sy = (ty[..., None] + off[0]).clamp_(0, ha - 1)
-            sx = (t - ty * wa)[..., None].add(off[1]).clamp_(0, wa - 1)
-            pool = torch.cat([t[..., None], sy.mul_(wa).add_(sx)], dim=-1)
-            if extra is not None:
-                pool = torch.cat([pool, extra[:, :, None, :].expand(h, w, m, -1)], dim=-1)
+            pool = self._pool(t, win, (ha, wa), extra, generator)
             if cfg.propagate == "pools":
                 t = ctx.propagate_evaluate(pool)
             else:
@@ -258,24 +247,11 @@ class KeyIndexSampler:
                                cfg.class_penalty, chunk, self, cfg.wildcard_class)
             ext = None if extra is None else extra.reshape(h * w, -1).index_select(0, act)
             w0 = cfg.window_init * max(ha, wa) if window_px is None else window_px
-            n_act = act.numel()
             for n in range(n_iter):
                 if cancel is not None:
                     cancel.raise_if_cancelled()
                 win = max(cfg.window_min, w0 * cfg.window_decay**n)
-                r = torch.rand((2, n_act, m, cfg.samples), generator=generator, device=dev)
-                if cfg.ladder < 1.0:
-                    span = win * cfg.ladder ** torch.arange(cfg.samples, device=dev)
-                    off = r.sub_(0.5).mul_(2.0 * span.clamp(min=cfg.window_min)).round_().long()
-                else:
-                    off = r.mul_(2.0 * win).sub_(win).round_().long()
-                own = t.index_select(0, act)                                 # (A, M)
-                oy = torch.div(own, wa, rounding_mode="floor")
-                sy = (oy[..., None] + off[0]).clamp_(0, ha - 1)
-                sx = (own - oy * wa)[..., None].add(off[1]).clamp_(0, wa - 1)
-                pool = torch.cat([own[..., None], sy.mul_(wa).add_(sx)], dim=-1)
-                if ext is not None:
-                    pool = torch.cat([pool, ext[:, None, :].expand(n_act, m, -1)], dim=-1)
+                pool = self._pool(t.index_select(0, act), win, (ha, wa), ext, generator)
                 t[act] = ctx.evaluate(pool[:, None])[:, 0]
                 for _ in range(1 + cfg.extra_rounds):
                     near = (t[nb] + shift[..., None]).transpose(1, 2)         # (A, M, 4)
@@ -288,6 +264,28 @@ class KeyIndexSampler:
         particles = torch.stack([ty, t - ty * wa], dim=-1).view(h, w, m, 2)
         return SampledKeys(keys=keys.t().reshape(n_iter * m, h, w).contiguous(),
                            particles=particles.permute(2, 3, 0, 1).contiguous())
+
+    def _pool(self, own: torch.Tensor, win: float, atlas_shape: tuple[int, int],
+              extra: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
+        """Each particle of ``own`` (flat keys, ``(..., M)``) with ``samples`` random keys in
+        the window of half-size ``win`` around it (shrunk by ``ladder`` per sample) and the
+        ``extra`` keys of its query (``(..., E)``): ``(..., M, 1 + k [+ E])``."""
+        cfg = self.config
+        ha, wa = atlas_shape
+        dev = own.device
+        r = torch.rand((2, *own.shape, cfg.samples), generator=generator, device=dev)
+        if cfg.ladder < 1.0:
+            span = win * cfg.ladder ** torch.arange(cfg.samples, device=dev)
+            off = r.sub_(0.5).mul_(2.0 * span.clamp(min=cfg.window_min)).round_().long()
+        else:
+            off = r.mul_(2.0 * win).sub_(win).round_().long()
+        oy = torch.div(own, wa, rounding_mode="floor")
+        sy = (oy[..., None] + off[0]).clamp_(0, ha - 1)
+        sx = (own - oy * wa)[..., None].add(off[1]).clamp_(0, wa - 1)
+        pool = torch.cat([own[..., None], sy.mul_(wa).add_(sx)], dim=-1)
+        if extra is not None:
+            pool = torch.cat([pool, extra.unsqueeze(-2).expand(*own.shape, -1)], dim=-1)
+        return pool
 
     def random_init(
         self, qcls: torch.Tensor, kcls: torch.Tensor, wa: int, h: int, w: int,
