@@ -63,6 +63,7 @@ from inference.synthesis.patches import (
     key_table,
     key_width,
     pca_basis,
+    principal_axes,
     query_table,
 )
 from inference.synthesis.voting import AtlasView, VoteConfig, vote
@@ -602,12 +603,8 @@ def _layout_basis(sources: list[torch.Tensor], k: int, gen: torch.Generator,
         where = torch.randint(0, flat.shape[1], (min(samples, flat.shape[1]),), generator=gen,
                               device=f.device)
         rows.append(flat.index_select(1, where).t())
-    data = torch.cat(rows).double()
-    mean = data.mean(0)
-    cov = (data - mean).t() @ (data - mean) / max(1, data.shape[0] - 1)
-    _, vecs = torch.linalg.eigh(cov)
-    proj = vecs[:, -k:].flip(1).t().float().contiguous()                     # (k, C)
-    return proj, (proj @ mean.float())[:, None]
+    proj, mean = principal_axes(torch.cat(rows), k)                         # (k, C)
+    return proj, (proj @ mean)[:, None]
 
 
 def _short_side(mask: np.ndarray) -> int:

@@ -51,13 +51,19 @@ def pca_basis(lab_maps: list[torch.Tensor], valid: list[torch.Tensor], patch: in
         xs = (pick % w)[:, None] + dx.reshape(1, -1)
         cols = padded[:, ys, xs]                                             # (3, N, k²)
         rows.append(cols.permute(1, 0, 2).reshape(pick.numel(), -1))        # unfold's order
-    data = torch.cat(rows).double()                                          # (N, 3k²)
+    top, mean = principal_axes(torch.cat(rows), components)                 # (D, 3k²)
+    return top.reshape(-1, 3, patch, patch), mean
+
+
+def principal_axes(data: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` leading principal axes of the rows of ``data`` ``(N, D)``, largest first,
+    computed in double: ``(axes (min(k, D), D), mean (D,))``, float32."""
+    data = data.double()
     mean = data.mean(0)
     cov = (data - mean).t() @ (data - mean) / max(1, data.shape[0] - 1)
     _, vecs = torch.linalg.eigh(cov)                                         # ascending
-    d = min(components, vecs.shape[1])
-    top = vecs[:, -d:].flip(1).t().float()                                   # (D, 3k²)
-    return top.reshape(d, 3, patch, patch).contiguous(), mean.float()
+    d = min(k, vecs.shape[1])
+    return vecs[:, -d:].flip(1).t().float().contiguous(), mean.float()
 
 
 def colour_descriptors(lab: torch.Tensor, filters: torch.Tensor, mean: torch.Tensor
