@@ -3,6 +3,8 @@ backends, the patch synthesis and the training losses."""
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 
@@ -17,12 +19,25 @@ def channel_normalize(features: torch.Tensor, eps: float = 1e-6) -> torch.Tensor
     return centred / centred.square().sum(dim=-3, keepdim=True).sqrt().clamp_min(eps)
 
 
-def channel_normalize_(features: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+def channel_normalize_(features: torch.Tensor, eps: float = 1e-6,
+                       band_elements: int = 1 << 20) -> torch.Tensor:
     """:func:`channel_normalize` in place, the same values bit for bit, for a fresh map outside
     autograd (hand-made features, a resized or pooled map): a map of tens of MB is not copied
-    twice more. A map autograd tracks gets the out-of-place version (its backward needs it)."""
+    twice more. A map autograd tracks gets the out-of-place version (its backward needs it).
+
+    In bands of rows of about ``band_elements`` values: every pixel is reduced over its own
+    channels alone, so the bands give the same values, and the squares' temporary is a band's
+    size, not the map's (97 MB for 37 channels at 1024×640)."""
     if features.requires_grad and torch.is_grad_enabled():
         return channel_normalize(features, eps)
-    features.sub_(features.mean(dim=-3, keepdim=True))
-    norm = features.square().sum(dim=-3, keepdim=True).sqrt_().clamp_min_(eps)
-    return features.div_(norm)
+    h, w = features.shape[-2:]
+    # a band holds a multiple of 256 pixels, so the vectorised loops split it as they split the
+    # whole map (a band ending mid-vector would take a scalar tail: other rounding)
+    step = 256 // math.gcd(w, 256)
+    rows = max(step, band_elements // max(1, features[..., :1, :].numel()) // step * step)
+    for r0 in range(0, h, rows):
+        band = features[..., r0:r0 + rows, :]
+        band.sub_(band.mean(dim=-3, keepdim=True))
+        norm = band.square().sum(dim=-3, keepdim=True).sqrt_().clamp_min_(eps)
+        band.div_(norm)
+    return features

@@ -413,13 +413,18 @@ class PatchSynthesis:
                             float(max(lv[0].size)), any(not src.grid for src in sources))
             if cfg.layout_components and cfg.layout_components < feats[0].shape[0]:
                 side.layout, side.shift = _layout_basis(feats, cfg.layout_components, gen)
-            width = key_width(filters.shape[0], side.layout.shape[0] if side.layout is not None
-                              else feats[0].shape[0], cfg.position_weight, side.references)
+            # each source's full layout features dropped as soon as they are projected: the
+            # table is made beside k' channels per pixel, not all of them
+            layouts = []
+            while feats:
+                layouts.append(side.project(feats.pop(0)))
+            width = key_width(filters.shape[0], layouts[0].shape[0], cfg.position_weight,
+                              side.references)
             # written straight into each source's window of the row-major table
             keys = torch.empty(atlas.height, atlas.width, width, device=dev)
-            for src, x, f, lab, x0 in zip(sources, lv, feats, labs, atlas.offsets):
+            for src, x, f, lab, x0 in zip(sources, lv, layouts, labs, atlas.offsets):
                 h, w = x.size
-                key_table(colour_descriptors(lab, filters, mean), side.project(f), beta,
+                key_table(colour_descriptors(lab, filters, mean), f, beta,
                           _grid_positions(x.size, (0, 0), side.unit, dev)
                           if src.grid and cfg.position_weight > 0 else None,
                           cfg.position_weight, cfg.reference_distance, side.references,

@@ -98,7 +98,9 @@ def key_table(colour: torch.Tensor, layout: torch.Tensor, layout_weight: float,
     torch.mul(layout.permute(1, 2, 0), layout_weight**0.5, out=out[..., dc:dc + dl])
     d = out[..., :dc + dl]
     bias = out[..., -1]
-    torch.sum(d.square(), dim=-1, out=bias)
+    rows = max(1, (1 << 20) // max(1, w * (dc + dl)))    # |d|² in bands: a band's temporary
+    for r0 in range(0, h, rows):
+        torch.sum(d[r0:r0 + rows].square(), dim=-1, out=bias[r0:r0 + rows])
     if position_weight <= 0:
         return out
     pos = out[..., dc + dl:dc + dl + 3]

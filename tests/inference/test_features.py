@@ -38,6 +38,18 @@ def test_in_place_channel_normalisation_equals_the_plain_one_and_spares_autograd
     assert tracked.grad is not None
 
 
+
+def test_banded_in_place_normalisation_is_bit_for_bit_the_whole_maps():
+    # bands of rows keep the temporaries small; each band holds a multiple of 256 pixels, so the
+    # vectorised reductions round as they do over the whole map (bands ending mid-vector did not)
+    torch.manual_seed(0)
+    for shape in [(1, 37, 77, 131), (2, 5, 33, 17), (12, 101, 3), (37, 40, 256), (3, 1, 999)]:
+        x = torch.randn(*shape) * 3 + 1
+        want = channel_normalize(x)
+        for band in (1, 1000, 7777, 1 << 16):
+            assert torch.equal(channel_normalize_(x.clone(), band_elements=band), want), \
+                (shape, band)
+
 def test_region_coordinates_are_per_component_and_normalised():
     lab = np.zeros((10, 20), np.uint8)
     lab[2:6, 1:5] = 3                    # two separate components of class 3

@@ -149,6 +149,18 @@ def test_a_key_scores_minus_the_patch_distance_in_any_crops_unit(references):
                                        rtol=1e-4, atol=1e-3)
 
 
+
+def test_a_large_key_tables_norms_made_in_bands_are_the_whole_maps():
+    """|d|² is summed in bands of rows (a band's temporary, not the map's): every row of a
+    table several bands tall gets exactly the sum the whole map would."""
+    gen = torch.Generator().manual_seed(1)
+    col, lay = torch.randn(12, 203, 311, generator=gen), torch.randn(10, 203, 311, generator=gen)
+    pos = torch.rand(2, 203, 311, generator=gen)
+    keys = key_table(col, lay, 0.7, pos, 0.5, 0.25, False)
+    d = torch.cat([col, lay * 0.7**0.5]).permute(1, 2, 0)
+    assert torch.equal(keys[..., :22], d)
+    assert torch.equal(keys[..., -1], keys[..., :22].square().sum(-1))     # in one go
+
 @pytest.mark.parametrize("crop", [(4, 36, 6, 50), (10, 30, 20, 44)])
 def test_the_position_term_is_mu_over_the_crops_long_side_squared(crop):
     """Through the cached key table of a level: a query's distance to a key, less its distance
