@@ -26,8 +26,8 @@ def channel_normalize_(features: torch.Tensor, eps: float = 1e-6,
     twice more. A map autograd tracks gets the out-of-place version (its backward needs it).
 
     In bands of rows of about ``band_elements`` values: every pixel is reduced over its own
-    channels alone, so the bands give the same values, and the squares' temporary is a band's
-    size, not the map's (97 MB for 37 channels at 1024×640)."""
+    channels alone, so on a contiguous map the bands give the same values, and the squares'
+    temporary is a band's size, not the map's (97 MB for 37 channels at 1024×640)."""
     if features.requires_grad and torch.is_grad_enabled():
         return channel_normalize(features, eps)
     h, w = features.shape[-2:]
@@ -35,9 +35,13 @@ def channel_normalize_(features: torch.Tensor, eps: float = 1e-6,
     # whole map (a band ending mid-vector would take a scalar tail: other rounding)
     step = 256 // math.gcd(w, 256)
     rows = max(step, band_elements // max(1, features[..., :1, :].numel()) // step * step)
-    for r0 in range(0, h, rows):
-        band = features[..., r0:r0 + rows, :]
+    r0 = 0
+    while r0 < h:
+        # the last band takes the remainder: a band of a few pixels is summed another way
+        r1 = h if h - r0 < rows + step else r0 + rows
+        band = features[..., r0:r1, :]
         band.sub_(band.mean(dim=-3, keepdim=True))
         norm = band.square().sum(dim=-3, keepdim=True).sqrt_().clamp_min_(eps)
         band.div_(norm)
+        r0 = r1
     return features

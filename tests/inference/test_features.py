@@ -42,11 +42,13 @@ def test_in_place_channel_normalisation_equals_the_plain_one_and_spares_autograd
 def test_banded_in_place_normalisation_is_bit_for_bit_the_whole_maps():
     # bands of rows keep the temporaries small; each band holds a multiple of 256 pixels, so the
     # vectorised reductions round as they do over the whole map (bands ending mid-vector did not)
+    # (and the last band takes the remainder: a band of a few pixels was summed another way)
     torch.manual_seed(0)
-    for shape in [(1, 37, 77, 131), (2, 5, 33, 17), (12, 101, 3), (37, 40, 256), (3, 1, 999)]:
+    for shape in [(1, 37, 77, 131), (2, 5, 33, 17), (12, 101, 3), (37, 40, 256), (3, 1, 999),
+                  (10, 257, 5), (37, 263, 1), (2, 37, 259, 2), (37, 65, 4), (37, 3841, 7)]:
         x = torch.randn(*shape) * 3 + 1
         want = channel_normalize(x)
-        for band in (1, 1000, 7777, 1 << 16):
+        for band in (1, 1000, 7777, 1 << 16, 1 << 20):
             assert torch.equal(channel_normalize_(x.clone(), band_elements=band), want), \
                 (shape, band)
 

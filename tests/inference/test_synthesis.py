@@ -160,6 +160,12 @@ def test_a_large_key_tables_norms_made_in_bands_are_the_whole_maps():
     d = torch.cat([col, lay * 0.7**0.5]).permute(1, 2, 0)
     assert torch.equal(keys[..., :22], d)
     assert torch.equal(keys[..., -1], keys[..., :22].square().sum(-1))     # in one go
+    # written into a source's window of a wider atlas table, as the cached table is made
+    atlas = torch.full((230, 400, 26), float("nan"))
+    got = key_table(col, lay, 0.7, pos, 0.5, 0.25, False, out=atlas[:203, 50:361])
+    assert got.data_ptr() == atlas[:203, 50:361].data_ptr() and torch.equal(got, keys)
+    assert atlas[203:].isnan().all() and atlas[:, :50].isnan().all() \
+        and atlas[:, 361:].isnan().all()
 
 @pytest.mark.parametrize("crop", [(4, 36, 6, 50), (10, 30, 20, 44)])
 def test_the_position_term_is_mu_over_the_crops_long_side_squared(crop):
